@@ -1,0 +1,35 @@
+"""The PCIe shell through cocotbext-pcie's root complex (tb/shell)."""
+
+import pytest
+
+from tests.simrun import Bench
+
+pytestmark = pytest.mark.rtl
+
+SHELL_SOURCES = [
+    "vio_pkg.sv",
+    "vio_pcie_cq_reg.sv",
+    "vio_reg_demux.sv",
+    "vio_reg_scratch.sv",
+    "vio_shell_regs.sv",
+    "vio_msix.sv",
+    "vio_dma_gate.sv",
+    "vio_dma_rd.sv",
+    "vio_dma_wr.sv",
+    "vio_axis_rq_mux.sv",
+    "vio_ram_sdp.sv",
+    "vio_pcie_shell.sv",
+    "vio_shell_top.sv",
+]
+
+BENCH = Bench(
+    toplevel="vio_shell_top",
+    module="tb.shell.test_shell",
+    sources=SHELL_SOURCES,
+    parameters={"NUM_FUNC": 2, "MSIX_VEC": 64, "CPL_TIMEOUT": 4000},
+)
+
+
+@pytest.mark.parametrize("testcase", BENCH.tests())
+def test_shell(testcase, sim_opts):
+    BENCH.run(testcase, sim_opts)
