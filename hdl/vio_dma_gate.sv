@@ -51,12 +51,17 @@ module vio_dma_gate #(
         if (NUM_FUNC < 1 || NUM_FUNC > 256) $fatal(1, "vio_dma_gate: NUM_FUNC must be 1..256");
     end
 
+    // A descriptor once offered to the engine stays offered until taken
+    // (AXI-stream: valid may not drop without a handshake), even if bus
+    // mastering is cleared meanwhile; the decision is made when it arrives.
+    logic offered;
     logic allowed;
     always_comb begin
         allowed = 1'b0;
         for (int f = 0; f < NUM_FUNC; f++) begin
             if (int'(s_axis_desc_func) == f) allowed = func_bme[f];
         end
+        if (offered) allowed = 1'b1;
     end
 
     // one rejected status waits here until the engine's status slot is free
@@ -85,6 +90,7 @@ module vio_dma_gate #(
             m_axis_status_error <= DMA_ERR_BME;
             rej_valid <= 1'b0;
         end
+        offered <= m_axis_desc_valid && !m_axis_desc_ready;
         if (s_axis_desc_valid && !allowed && !rej_valid) begin
             rej_valid <= 1'b1;
             rej_tag <= s_axis_desc_tag;
@@ -92,6 +98,7 @@ module vio_dma_gate #(
         if (rst) begin
             m_axis_status_valid <= 1'b0;
             rej_valid <= 1'b0;
+            offered <= 1'b0;
         end
     end
 

@@ -65,8 +65,11 @@ module vio_pcie_shell #(
     input  wire logic [1:0]             cfg_max_payload,
     input  wire logic [2:0]             cfg_max_read_req,
     input  wire logic [15:0]            cfg_function_status,
+    /* verilator lint_off UNUSEDSIGNAL */
+    // the hard block reports four PFs; functions above NUM_FUNC do not exist
     input  wire logic [3:0]             cfg_interrupt_msix_enable,
     input  wire logic [3:0]             cfg_interrupt_msix_mask,
+    /* verilator lint_on UNUSEDSIGNAL */
 
     // application register window (BAR0 + 0x0000 .. 0x1FFF)
     output logic                        m_app_reg_req_valid,
@@ -302,7 +305,8 @@ module vio_pcie_shell #(
         .stat_irq_sent(irq_sent),
         .stat_irq_pending(irq_pending),
         .stat_irq_dropped(irq_dropped),
-        .stat_cpl_drop(stat_ur || stat_drop)
+        .stat_cpl_drop(stat_ur || stat_drop),
+        .stat_unexp_cpl(unexp_cpl)
     );
 
     assign rd_err = m_axis_rd_desc_status_valid && m_axis_rd_desc_status_error != DMA_OK;
@@ -321,6 +325,7 @@ module vio_pcie_shell #(
     logic [RAM_ADDR_W-1:0] rdg_ram_addr;
     logic [LEN_W-1:0]      rdg_len;
     logic [OP_TAG_W-1:0]   rdg_tag;
+    logic                  unexp_cpl;
     logic                  rds_valid;
     logic [OP_TAG_W-1:0]   rds_tag;
     logic [3:0]            rds_error;
@@ -390,7 +395,7 @@ module vio_pcie_shell #(
         .ram_wr_be(ram_wr_be),
         .ram_wr_data(ram_wr_data),
         .cfg_max_read_req(cfg_max_read_req),
-        .stat_unexpected_cpl()
+        .stat_unexpected_cpl(unexp_cpl)
     );
 
     // ---------------------------------------------------------------- DMA write (RQ port 1)

@@ -17,6 +17,7 @@
 //   0x34 IRQ_PEND    RO  interrupt requests that set a pending bit
 //   0x38 IRQ_DROP    RO  interrupt requests dropped (disabled / out of range)
 //   0x40 CPL_DROP    RO  completer TLPs discarded or answered UR
+//   0x44 UNEXP_CPL   RO  completions for no outstanding DMA read (dropped)
 //
 // Counters saturate at all-ones.
 
@@ -59,7 +60,8 @@ module vio_shell_regs #(
     input  wire logic                   stat_irq_sent,
     input  wire logic                   stat_irq_pending,
     input  wire logic                   stat_irq_dropped,
-    input  wire logic                   stat_cpl_drop
+    input  wire logic                   stat_cpl_drop,
+    input  wire logic                   stat_unexp_cpl
 );
 
     localparam logic [31:0] ID = 32'h56494F31;
@@ -70,7 +72,7 @@ module vio_shell_regs #(
     end
 
     logic [31:0] scratch, unmapped_rd, unmapped_wr, unmapped_at;
-    logic [31:0] dma_rd_err, dma_wr_err, irq_sent, irq_pend, irq_drop, cpl_drop;
+    logic [31:0] dma_rd_err, dma_wr_err, irq_sent, irq_pend, irq_drop, cpl_drop, unexp_cpl;
     logic [3:0]  dma_rd_last;
 
     function automatic logic [31:0] sat_inc(input logic [31:0] v, input logic en);
@@ -103,6 +105,7 @@ module vio_shell_regs #(
             'h34: s_reg_rsp_rdata <= irq_pend;
             'h38: s_reg_rsp_rdata <= irq_drop;
             'h40: s_reg_rsp_rdata <= cpl_drop;
+            'h44: s_reg_rsp_rdata <= unexp_cpl;
             default: s_reg_rsp_rdata <= 32'd0;
         endcase
 
@@ -121,6 +124,7 @@ module vio_shell_regs #(
         irq_pend <= sat_inc(irq_pend, stat_irq_pending);
         irq_drop <= sat_inc(irq_drop, stat_irq_dropped);
         cpl_drop <= sat_inc(cpl_drop, stat_cpl_drop);
+        unexp_cpl <= sat_inc(unexp_cpl, stat_unexp_cpl);
 
         if (rst) begin
             s_reg_rsp_valid <= 1'b0;
@@ -135,6 +139,7 @@ module vio_shell_regs #(
             irq_pend <= '0;
             irq_drop <= '0;
             cpl_drop <= '0;
+            unexp_cpl <= '0;
         end
     end
 

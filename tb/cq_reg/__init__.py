@@ -1,0 +1,1 @@
+"""Focused cocotb bench for vio_pcie_cq_reg (CQ requests -> reg accesses -> CC completions)."""
