@@ -7,6 +7,7 @@
 #   SIM=verilator simulator (verilator; icarus is a second opinion, not default)
 #   SIM_ARGS=...  extra arguments for the simulator executable
 #   JOBS=2        parallel pytest workers
+#   SHARD=I/N     run only shard I of N (simulation farms; ci/merge_junit.py joins results)
 #   PYTEST_ARGS=  anything else for pytest (e.g. -x, -vv)
 #   BUILD_DIR=build  where builds, results and waves go
 
@@ -19,6 +20,7 @@ TEST ?=
 WAVES ?= 0
 SIM ?= verilator
 SIM_ARGS ?=
+SHARD ?=
 JOBS ?= 2
 PYTEST_ARGS ?=
 
@@ -26,7 +28,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 RUN := $(PY) ci/run_tests.py --jobs $(JOBS)
 
-export SEED TEST WAVES SIM SIM_ARGS BUILD_DIR
+export SEED TEST WAVES SIM SIM_ARGS SHARD BUILD_DIR
 
 .PHONY: help venv sim test regress lint waves bench clean distclean
 

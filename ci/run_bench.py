@@ -18,15 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.simrun import BUILD, Bench, SimOptions  # noqa: E402
-from tests.rtl.test_shell import SHELL_SOURCES  # noqa: E402
+from tests.rtl.test_shell import SHELL_PARAMS, SHELL_SOURCES  # noqa: E402
 
 
 def main() -> int:
     seed = int(os.environ.get("SEED") or random.SystemRandom().randrange(1, 2**31))
     out = BUILD / "bench" / "dma.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    bench = Bench("vio_shell_top", "tb.shell.bench_dma", SHELL_SOURCES,
-                  {"NUM_FUNC": 2, "MSIX_VEC": 64, "CPL_TIMEOUT": 65536})
+    bench = Bench("vio_shell_top", "tb.shell.bench_dma", SHELL_SOURCES, SHELL_PARAMS)
     print(f"bench: seed {seed}")
     bench.run("bench_dma", SimOptions(seed=seed), extra_env={"BENCH_OUT": str(out)})
     rows = json.loads(out.read_text())

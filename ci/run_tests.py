@@ -33,7 +33,10 @@ def cocotb_sim_time_ns(since: float) -> tuple[float, int]:
         if xml.stat().st_mtime < since:
             continue
         for case in ET.parse(xml).getroot().iter("testcase"):
-            total += float(case.get("sim_time_ns", 0) or 0)
+            props = {p.get("name"): p.get("value") for p in case.iter("property")}
+            scale = {"fs": 1e-6, "ps": 1e-3, "ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+            dur = float(props.get("sim_time_duration") or case.get("sim_time_ns") or 0)
+            total += dur * scale.get(props.get("sim_time_unit", "ns"), 1.0)
             n += 1
     return total, n
 

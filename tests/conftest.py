@@ -5,11 +5,13 @@
     --waves         WAVES=1      dump an FST per RTL test, print its path
     --sim-args S    SIM_ARGS=S   extra arguments for the simulator executable
     --sim NAME      SIM=NAME     verilator (default) or icarus
+    --shard I/N     SHARD=I/N    run only shard I (1-based) of N, split by test id (for farms)
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import random
 import shlex
@@ -27,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="write an FST per RTL test (WAVES=1)")
     g.addoption("--sim-args", default=os.environ.get("SIM_ARGS", ""), help="extra simulator arguments (SIM_ARGS)")
     g.addoption("--sim", default=os.environ.get("SIM", "verilator"), help="simulator (SIM)")
+    g.addoption("--shard", default=os.environ.get("SHARD") or None, help="I/N: run shard I of N (SHARD)")
 
 
 def _seed(config: pytest.Config) -> int:
@@ -47,7 +50,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"seed: {_seed(config)}   (rerun with SEED={_seed(config)})"
 
 
+def _in_shard(nodeid: str, shard: str) -> bool:
+    """Stable split by test id: the same test always lands in the same shard."""
+    i, n = (int(x) for x in shard.split("/"))
+    return int(hashlib.sha1(nodeid.encode()).hexdigest(), 16) % n == i - 1
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = config.getoption("--shard")
+    if shard:
+        drop = [i for i in items if not _in_shard(i.nodeid, shard)]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = [i for i in items if _in_shard(i.nodeid, shard)]
     pattern = config.getoption("--test")
     if not pattern:
         return

