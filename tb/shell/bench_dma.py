@@ -40,6 +40,7 @@ async def _run(tb: ShellBench, kind: str, mps: int, mrrs: int) -> dict:
         assert res.error == DMA_OK, f"bench {kind}: descriptor {tag} failed with {res.error}"
     sim_ns = get_sim_time("ns") - t_sim
     wall = time.perf_counter() - t_wall
+    await tb.idle(200)  # posted writes still on the link when the last status came
     tlps = {k: tb.host.counts.get(k, 0) - before.get(k, 0) for k in ("mem_rd", "mem_wr", "msix")}
     gbps = TOTAL * 8 / sim_ns
     return {

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""`make mutate`: prove the shell bench's checkers bite.
+
+Each mutation breaks one thing in a scratch copy of hdl/ (never the tree
+itself), rebuilds in its own build directory, runs the test that should
+catch it, and expects that test to FAIL. The report shows the first line of
+each failure message; a mutation that survives makes the run fail.
+
+    ci/mutate.py [--only NAME] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    file: str
+    old: str
+    new: str
+    test: str  # cocotb test of tb/shell/test_shell.py expected to fail
+
+
+MUTATIONS = [
+    Mutation("dma_rd corrupts a byte in the buffer", "vio_dma_rd.sv",
+             "ram_wr_data <= m_data;", "ram_wr_data <= m_data ^ 512'h100;", "test_dma_read_sweep"),
+    Mutation("dma_rd drops the data of completions for tag 3", "vio_dma_rd.sv",
+             "c_wr      = pf_ok && pf_ec == RC_ERR_NORMAL && c_fmt_ok && !c_disc;",
+             "c_wr      = pf_ok && pf_ec == RC_ERR_NORMAL && c_fmt_ok && !c_disc && pf_tag != 3;",
+             "test_dma_many_outstanding"),
+    Mutation("dma_wr flips a payload bit", "vio_dma_wr.sv",
+             "m_axis_rq_tdata  <= of_head.data;", "m_axis_rq_tdata  <= of_head.data ^ {1'b1, 511'd0};",
+             "test_dma_write_sweep"),
+    Mutation("msix sends the wrong message data", "vio_msix.sv",
+             "m_axis_rq_tdata <= {352'd0, msg};", "m_axis_rq_tdata <= {352'd0, msg ^ (160'd1 << 128)};",
+             "test_msix_delivery"),
+    Mutation("unmapped reads return 1", "vio_reg_demux.sv",
+             "s_reg_rsp_rdata <= rd_tgt == T_NONE ? 32'd0 :", "s_reg_rsp_rdata <= rd_tgt == T_NONE ? 32'd1 :",
+             "test_unmapped_access"),
+]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", help="run only mutations whose name contains this")
+    ap.add_argument("--seed", default=os.environ.get("SEED") or "1")
+    args = ap.parse_args()
+    build = Path(os.environ.get("BUILD_DIR", ROOT / "build")).resolve() / "mutate"
+    survivors = []
+    for i, m in enumerate(MUTATIONS):
+        if args.only and args.only not in m.name:
+            continue
+        with tempfile.TemporaryDirectory(prefix="vio-mutant-") as tmp:
+            hdl = Path(tmp) / "hdl"
+            shutil.copytree(ROOT / "hdl", hdl)
+            src = (hdl / m.file).read_text()
+            if src.count(m.old) != 1:
+                print(f"[{m.name}] cannot apply: the original text occurs {src.count(m.old)} times in {m.file}")
+                survivors.append(m.name)
+                continue
+            (hdl / m.file).write_text(src.replace(m.old, m.new))
+            env = dict(os.environ, HDL_DIR=str(hdl), BUILD_DIR=str(build / f"m{i}"))
+            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/rtl/test_shell.py",
+                   f"--test={m.test}", f"--seed={args.seed}"]
+            r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        if r.returncode == 0:
+            print(f"SURVIVED  {m.name}: {m.test} still passes")
+            survivors.append(m.name)
+            continue
+        msg = next((ln.strip()[2:].strip() for ln in out.splitlines()
+                    if ln.startswith("E ") and ("t=" in ln or "expected" in ln)), "(see log)")
+        print(f"caught    {m.name}: {m.test} fails: {msg[:200]}")
+    print(f"\n{len(survivors)} mutation(s) survived" if survivors else "\nevery mutation was caught")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
