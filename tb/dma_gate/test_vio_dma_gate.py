@@ -34,9 +34,9 @@ from dataclasses import dataclass
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi.stream import define_stream
+from tb.util import now, as_int as _int, random_pause
 
 DescBus, DescTransaction, DescSource, DescSink, DescMonitor = define_stream(
     "Desc", signals=["func", "pcie_addr", "ram_addr", "len", "tag", "valid", "ready"]
@@ -47,15 +47,6 @@ ENGINE_LATENCY = 2    # engine drives after edge k, the gate registers at k+1, t
 REJECT_LATENCY = 2    # accepted at edge a: pending at a+1, on the status port at a+2
 
 
-def now() -> str:
-    return f"t={get_sim_time('ns'):.0f} ns"
-
-
-def _int(value) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        return int(value.resolve("zeros"))
 
 
 @dataclass
@@ -351,10 +342,6 @@ async def start(dut, bme: int | None = None) -> TB:
     await tb.reset()
     return tb
 
-
-def random_pause(prob: float):
-    while True:
-        yield random.random() < prob
 
 
 # --------------------------------------------------------------------------- tests

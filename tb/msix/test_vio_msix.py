@@ -33,13 +33,11 @@ from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core.tlp import TlpType
 from cocotbext.pcie.xilinx.us.interface import RqSink
 from cocotbext.pcie.xilinx.us.tlp import Tlp_us
+from tb.util import now
 
 
 STORM_STEPS = 3000   # operations in test_random_storm
 
-
-def now() -> str:
-    return f"t={get_sim_time('ns'):.0f} ns"
 
 
 # --------------------------------------------------------------------------- reference model

@@ -32,22 +32,13 @@ from dataclasses import dataclass, field
 import cocotb
 from cocotb.clock import Clock
 from cocotb.queue import Queue
-from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, Event, RisingEdge
+from tb.util import now, as_int as _int
 
 APP, MSIX, DIAG, NONE = 0, 1, 2, 3
 TNAME = {APP: "APP", MSIX: "MSIX", DIAG: "DIAG", NONE: "unmapped"}
 
 
-def now() -> str:
-    return f"t={get_sim_time('ns'):.0f} ns"
-
-
-def _int(value) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        return int(value.resolve("zeros"))
 
 
 def bytemask(be: int) -> int:

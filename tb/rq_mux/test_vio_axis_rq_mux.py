@@ -37,18 +37,9 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotb.types import LogicArray
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+from tb.util import now, as_int as _int, random_pause
 
 
-def now() -> str:
-    return f"t={get_sim_time('ns'):.0f} ns"
-
-
-def _int(value) -> int:
-    """A signal value as an int, X/Z read as 0 (only before reset)."""
-    try:
-        return int(value)
-    except ValueError:
-        return int(value.resolve("zeros"))
 
 
 # --------------------------------------------------------------------------- packed port shim
@@ -146,10 +137,6 @@ def describe_tag(dword: int) -> str:
         return "untagged data"
     return f"port {(dword >> 24) & 0xF} frame {(dword >> 12) & 0xFFF} beat {(dword >> 8) & 0xF}"
 
-
-def random_pause(prob: float):
-    while True:
-        yield random.random() < prob
 
 
 # --------------------------------------------------------------------------- bench

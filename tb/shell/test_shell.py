@@ -20,10 +20,8 @@ from tb.shell.bench import (
     DIAG_UNMAPPED_WR, DMA_ERR_BME, DMA_ERR_CA, DMA_ERR_NAMES, DMA_ERR_POISON, DMA_ERR_TIMEOUT,
     DMA_ERR_UR, DMA_OK, MSIX_PBA, MSIX_TABLE, SHELL_ID, VIRTIO_DEVICE, VIRTIO_VENDOR, ShellBench,
 )
+from tb.util import now
 
-
-def now() -> str:
-    return f"t={get_sim_time('ns'):.0f} ns"
 
 
 def first_diff(exp: bytes, act: bytes) -> str:
@@ -368,6 +366,7 @@ async def test_msix_vector_mask_pending(dut):
     await _expect_messages(tb, [], "masked vector")
     pba = await tb.bar[f].read_dword(MSIX_PBA)
     assert pba == 1 << v, f"{now()}: fn {f} PBA {pba:#x}, expected bit {v}"
+    assert await tb.diag(DIAG_IRQ_PEND) == 2, f"{now()}: IRQ_PEND counter after two masked requests"
     await tb.bar[f].write_dword(ctrl, 0)
     await _expect_messages(tb, [(f, v)], "unmask replays the pending vector once")
     assert await tb.bar[f].read_dword(MSIX_PBA) == 0, f"{now()}: fn {f} PBA not cleared after replay"
