@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-HDL = ROOT / "hdl"
+HDL = Path(os.environ.get("HDL_DIR", ROOT / "hdl")).resolve()  # HDL_DIR: mutation runs
 BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build")).resolve()
 
 

@@ -4,7 +4,11 @@ Adds what the bench needs and the upstream model lacks (see DESIGN.md,
 decision 1). For now: completion fault injection on the RC path, so a test
 can make the host answer a DMA read with a Completer Abort, a poisoned
 completion, or nothing at all (completion timeout), while the model's own
-tag bookkeeping stays consistent. Later: cfg_ext_* and SR-IOV.
+tag bookkeeping stays consistent. The configuration extend interface
+(cfg_ext_*, tb/pcie/cfg_ext.py): pass the cfg_ext_* signals as for the
+upstream model (optionally ``cfg_ext_start`` / ``cfg_ext_timeout``), or bind
+them later with :meth:`VioUltraScalePlusPcieDevice.enable_cfg_ext`, before
+enumeration. Later: SR-IOV.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Callable, Optional
 from cocotbext.pcie.core.tlp import CplStatus, Tlp, TlpType
 from cocotbext.pcie.core.utils import PcieId
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
+
+from tb.pcie.cfg_ext import DEFAULT_START, DEFAULT_TIMEOUT, SIGNALS, CfgExt
 
 _CPL_TYPES = {TlpType.CPL, TlpType.CPL_DATA, TlpType.CPL_LOCKED, TlpType.CPL_LOCKED_DATA}
 
@@ -37,10 +43,14 @@ class CplFault:
 
 
 class VioUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
-    """UltraScale+ model with completion fault injection."""
+    """UltraScale+ model with completion fault injection and the cfg_ext interface."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, cfg_ext_start: int = DEFAULT_START, cfg_ext_timeout: int = DEFAULT_TIMEOUT,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.cfg_ext: Optional[CfgExt] = None
+        if self.cfg_ext_read_received is not None:
+            self._start_cfg_ext(cfg_ext_start, cfg_ext_timeout)
         self.cpl_faults: list[CplFault] = []
         self._drop_next = False
         self._hit_tags: dict[int, CplFault] = {}
@@ -59,6 +69,28 @@ class VioUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
             port = getattr(self, name, None)
             if port is not None:
                 port.log.setLevel(logging.WARNING)
+
+    def enable_cfg_ext(self, dut=None, start: int = DEFAULT_START, timeout: int = DEFAULT_TIMEOUT,
+                       **signals) -> CfgExt:
+        """Bind the cfg_ext_* signals after construction (``dut`` ports of the same names, or keywords).
+
+        Call before enumeration: from then on every function's config reads and
+        writes of the window ``start``..0xFF go to the RTL.
+        """
+        for name in SIGNALS:
+            sig = signals.get(name, getattr(dut, name, None) if dut is not None else None)
+            if sig is None:
+                raise ValueError(f"enable_cfg_ext: {name} not given")
+            setattr(self, name, sig)
+        return self._start_cfg_ext(start, timeout)
+
+    def _start_cfg_ext(self, start: int, timeout: int) -> CfgExt:
+        if self.cfg_ext is not None:
+            raise RuntimeError("cfg_ext already enabled")
+        self.cfg_ext = CfgExt(self, start=start, timeout=timeout)
+        for fn in self.functions:
+            self.cfg_ext.attach(fn)
+        return self.cfg_ext
 
     def add_cpl_fault(self, lo: int, hi: int, action: str, count: int = 1 << 30) -> CplFault:
         fault = CplFault(lo, hi, action, count)
