@@ -352,6 +352,7 @@ module vio_pcie_cq_reg #(
     // completion buffer allocation (rows [cb_rd_ptr, cb_alloc_ptr) are in use)
     logic [CB_AW:0] cb_alloc_ptr_reg, cb_alloc_ptr_next;
     logic [CB_AW:0] cb_rd_ptr_reg, cb_rd_ptr_next;
+    logic [CB_AW:0] cb_used;        // rows in use: pointer difference modulo 2**(CB_AW+1)
 
     // completion header FIFO (one entry per completion, in order)
     logic [95:0]       cdf_hdr [CDF_DEPTH];
@@ -437,7 +438,11 @@ module vio_pcie_cq_reg #(
         to_split   = 11'(SPLIT_DW) - 11'(cpl_addr_reg[SPLIT_LOG2-1:2]);
         n_chunk    = (k_left_reg < to_split) ? k_left_reg : to_split;
         rows_chunk = (CB_AW+2)'((n_chunk + 11'd18) >> 4);
-        cb_space   = (CB_AW+2)'(CB_ROWS) - (CB_AW+2)'(cb_alloc_ptr_reg - cb_rd_ptr_reg);
+        // the difference must wrap at the pointer width (CB_AW+1 bits): a size
+        // cast to CB_AW+2 bits would widen the operands first and turn a wrapped
+        // alloc pointer (numerically below the read pointer) into a huge space
+        cb_used    = cb_alloc_ptr_reg - cb_rd_ptr_reg;
+        cb_space   = (CB_AW+2)'(CB_ROWS) - {1'b0, cb_used};
 
         case (state_reg)
             ST_RX_IDLE, ST_RX: begin

@@ -143,6 +143,7 @@ class ExpCpl:
     data: list[tuple[int, int]] = field(default_factory=list)  # (value, mask) per DWORD
     first_dw: int = 0  # index in the request of the first DWORD carried
     part: str = ""
+    req_values: list[int] = field(default_factory=list)  # reference value of every DWORD of the read
 
 
 @dataclass
@@ -341,6 +342,17 @@ class TB:
                     yield random.random() >= cc_ready
             self.cc.set_pause_generator(gen())
 
+    def hold_cc(self):
+        """m_axis_cc_tready low until the next set_backpressure()."""
+        self.cc.clear_pause_generator()
+        self.cc.pause = True
+
+    def cpl_buffer_rows(self) -> int:
+        """512-bit rows of the DUT's completion buffer as its header documents them: two of the
+        largest completion (3 header + CPL_SPLIT/4 data DWORDs), rounded up to a power of two."""
+        largest = -(-(3 + self.cpl_split // 4) // 16)
+        return 1 << (2 * largest - 1).bit_length()
+
     # -- reference memory -------------------------------------------------
 
     def ref_read(self, func, bar, addr):
@@ -453,7 +465,7 @@ class TB:
         for n, (la, bc, i0, dwc) in enumerate(parts):
             data = [(values[i], be_mask(bes[i])) for i in range(i0, i0 + dwc)]
             self.exp_cpl.append(ExpCpl(req, la, bc, dwc, CplStatus.SC, data=data, first_dw=i0,
-                                       part=f"completion {n + 1}/{len(parts)}"))
+                                       part=f"completion {n + 1}/{len(parts)}", req_values=values))
 
     def _expect_ur(self, req: Req):
         self.exp_ur += 1
@@ -559,7 +571,8 @@ class TB:
                 if (want ^ got) & mask:
                     raise AssertionError(
                         f"{where}: data DW{j} (BAR offset {e.req.offset + 4 * (e.first_dw + j):#x}) "
-                        f"expected {want:#010x} got {got:#010x} under mask {mask:#010x}")
+                        f"expected {want:#010x} got {got:#010x} under mask {mask:#010x}"
+                        + self._whose_value(e, e.first_dw + j, got))
         if len(act) > len(exp):
             t, frame = act[len(exp)]
             raise AssertionError(
@@ -570,6 +583,23 @@ class TB:
             raise AssertionError(
                 f"check_completions: {len(exp) - len(act)} completion(s) missing at {get_sim_time('ns')} ns, "
                 f"first: {e.part} of [{e.req}] (tag {e.req.tag})")
+
+    def _whose_value(self, e: ExpCpl, k: int, got: int) -> str:
+        """Name the DWORD of this or another read whose reference value was returned instead, if
+        any (read data landed in / was taken from the wrong place of the completion buffer)."""
+        if got == 0:  # too common (unwritten / out-of-window DWORDs) to point anywhere
+            return ""
+        seen = set()
+        for other in [e] + self.exp_cpl:
+            if id(other.req_values) in seen:
+                continue
+            seen.add(id(other.req_values))
+            for i, v in enumerate(other.req_values):
+                if v == got and (other.req is not e.req or i != k):
+                    which = "the same read" if other.req is e.req else f"[{other.req}]"
+                    return (f" -- that is the value of DW{i} (BAR offset {other.req.offset + 4 * i:#x}) of "
+                            f"{which}: read data misplaced or overwritten in the completion buffer")
+        return ""
 
     def check_stats(self):
         now = get_sim_time("ns")
@@ -727,6 +757,54 @@ async def test_backpressure(dut):
         for _ in range(40):
             await tb.send(tb.random_req(max_len=48))
         await tb.send(tb.new_req("rd", 5, 4, 0x3000, 160, 0xE, 0x7))
+        await tb.drain()
+
+
+@cocotb.test()
+async def test_completion_buffer_full(dut):
+    """CC held off while long reads queue up: the completion buffer fills and the DUT stops
+    issuing reg reads (it never reads more than it can buffer), also when its buffer pointers
+    wrap; once CC runs again every completion arrives intact. Repeated so the full state is
+    reached at different buffer positions."""
+    tb = await setup(dut)
+    split_dw = tb.cpl_split // 4
+    # read DWORDs the DUT can hold while CC is stalled: the buffer rows plus the one beat
+    # waiting in the CC output register
+    capacity = 16 * (tb.cpl_buffer_rows() + 1)
+    rounds = 6 if split_dw <= 64 else 3
+    for rnd in range(rounds):
+        tb.set_backpressure(1.0, (1, 4), 1.0)
+        tb.hold_cc()
+        reads_before = sum(1 for a in tb.regs.log if not a.we)
+        sent = 0
+        while sent < capacity + split_dw:  # more than fits: the DUT must stop and wait
+            length = min(1024, random.randint(split_dw, 4 * split_dw))
+            offset = 4 * random.randrange((0x4000 - 4 * length) // 4)
+            await tb.send(tb.new_req("rd", 3, 1, offset, length, (0xF << random.randrange(4)) & 0xF,
+                                     0xF >> random.randrange(4)))
+            sent += length
+        # let the DUT run into the full buffer and stay there (CQ stalls behind the waiting read)
+        last, quiet = -1, 0
+        for _ in range(400 + 4 * sent):
+            await RisingEdge(dut.clk)
+            n = len(tb.regs.log)
+            quiet = quiet + 1 if n == last else 0
+            last = n
+            if quiet >= 64:
+                break
+        issued = sum(1 for a in tb.regs.log if not a.we) - reads_before
+        tb.log.info("round %d: %d read DWORDs sent, %d issued while CC held (buffer holds %d)",
+                    rnd, sent, issued, capacity)
+        if issued > capacity:
+            raise AssertionError(
+                f"test_completion_buffer_full: round {rnd}: {issued} reg reads issued while CC was held, "
+                f"but the completion buffer holds at most {capacity} DWORDs ({tb.cpl_buffer_rows()} rows "
+                f"+ the CC output beat): buffered completions were overwritten (at {get_sim_time('ns')} ns)")
+        if issued >= sent:
+            raise AssertionError(
+                f"test_completion_buffer_full: round {rnd}: all {sent} read DWORDs were issued while CC was "
+                f"held: the DUT did not wait for completion buffer space (at {get_sim_time('ns')} ns)")
+        tb.set_backpressure(1.0, (1, 4), random.choice([1.0, 0.5]))
         await tb.drain()
 
 
