@@ -42,6 +42,8 @@ MUTATIONS = [
     Mutation("dma_wr flips a payload bit", "vio_dma_wr.sv",
              "m_axis_rq_tdata  <= of_head.data;", "m_axis_rq_tdata  <= of_head.data ^ {1'b1, 511'd0};",
              "test_dma_write_sweep"),
+    Mutation("dma_wr sends every write as function 0 (isolation)", "vio_dma_wr.sv",
+             "s1_ctl.func     <= c_func;", "s1_ctl.func     <= 8'd0;", "test_dma_write_sweep"),
     Mutation("msix sends the wrong message data", "vio_msix.sv",
              "m_axis_rq_tdata <= {352'd0, msg};", "m_axis_rq_tdata <= {352'd0, msg ^ (160'd1 << 128)};",
              "test_msix_delivery"),
