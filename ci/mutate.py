@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make mutate`: prove the shell bench's checkers bite.
+"""`make mutate`: prove the benches' checkers bite (the shell bench and the device scoreboard).
 
 Each mutation breaks one thing in a scratch copy of hdl/ (never the tree
 itself), rebuilds in its own build directory, runs the test that should
@@ -29,7 +29,10 @@ class Mutation:
     file: str
     old: str
     new: str
-    test: str  # cocotb test of tb/shell/test_shell.py expected to fail
+    test: str  # cocotb test expected to fail
+    entry: str = "tests/rtl/test_shell.py"  # pytest file that runs it
+
+DEVICE = "tests/rtl/test_device.py"
 
 
 MUTATIONS = [
@@ -50,6 +53,24 @@ MUTATIONS = [
     Mutation("unmapped reads return 1", "vio_reg_demux.sv",
              "s_reg_rsp_rdata <= rd_tgt == T_NONE ? 32'd0 :", "s_reg_rsp_rdata <= rd_tgt == T_NONE ? 32'd1 :",
              "test_unmapped_access"),
+    # the device scoreboard (pymodel's Checker) against the ring engine and the blk engine
+    Mutation("used descriptor carries the wrong id", "vio_pring_used.sv",
+             "buf_wr_data[96 +: 16] <= u_id;", "buf_wr_data[96 +: 16] <= u_id ^ 16'd1;",
+             "test_init_and_io_smoke", DEVICE),
+    Mutation("used descriptor has the wrong AVAIL wrap bit", "vio_pring_used.sv",
+             "{cur_wrap, 7'd0, cur_wrap, 5'd0,", "{cur_wrap, 7'd0, ~cur_wrap, 5'd0,",
+             "test_init_and_io_smoke", DEVICE),
+    Mutation("no used-buffer notification in ENABLE mode", "vio_pring_used.sv",
+             "decide = 1'b1;                                   // ENABLE",
+             "decide = 1'b0;                                   // ENABLE",
+             "test_event_suppression_modes", DEVICE),
+    Mutation("notification although the driver said DISABLE", "vio_pring_used.sv",
+             "decide = 1'b0;                                   // DISABLE",
+             "decide = !(cur_slot == old_slot && cur_wrap == old_wrap); // DISABLE",
+             "test_event_suppression_modes", DEVICE),
+    Mutation("blk IN data byte corrupted", "vio_blk_req.sv",
+             "buf_wr_data <= s_axis_be_rd_tdata;", "buf_wr_data <= s_axis_be_rd_tdata ^ 512'h100;",
+             "test_init_and_io_smoke", DEVICE),
 ]
 
 
@@ -73,7 +94,7 @@ def main() -> int:
                 continue
             (hdl / m.file).write_text(src.replace(m.old, m.new))
             env = dict(os.environ, HDL_DIR=str(hdl), BUILD_DIR=str(build / f"m{i}"))
-            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/rtl/test_shell.py",
+            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", m.entry,
                    f"--test={m.test}", f"--seed={args.seed}"]
             r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         out = r.stdout + r.stderr

@@ -90,6 +90,7 @@ module vio_virtio_regs #(
     parameter int REG_ADDR_W = 24,               // BAR offset width on the register bus
     parameter int MAX_QUEUES = 8,                // queue contexts per function (>= every FUNC_NUM_QUEUES entry)
     parameter int MSIX_VEC = 64,                 // MSI-X table size of every function (vector >= this reads 0xFFFF)
+    parameter int CTX_PORTS = 1,                 // context read ports (one per engine; fields packed port-major)
     // per function f in bits [8f +: 8]: virtio device type, 1 = net, 2 = blk
     parameter logic [NUM_FUNC*8-1:0] FUNC_TYPE = 16'h0201,
     // per function f in bits [128f +: 128]: offered feature bits
@@ -163,18 +164,19 @@ module vio_virtio_regs #(
     output logic      [15:0]            ev_queue_reset_queue,
 
     // queue context read port for the ring engine
-    input  wire logic                   ctx_req_valid,
-    input  wire logic [7:0]             ctx_req_func,
-    input  wire logic [15:0]            ctx_req_queue,
-    output logic                        ctx_rsp_valid,
-    output logic      [15:0]            ctx_rsp_size,
-    output logic                        ctx_rsp_enable,
-    output logic      [15:0]            ctx_rsp_vector,
-    output logic      [63:0]            ctx_rsp_desc,
-    output logic      [63:0]            ctx_rsp_driver,
-    output logic      [63:0]            ctx_rsp_device,
-    output logic                        ctx_rsp_live,
-    output logic      [127:0]           ctx_rsp_features    // negotiated (0 before FEATURES_OK)
+    // (port p in bits [p*W +: W] of every field)
+    input  wire logic [CTX_PORTS-1:0]     ctx_req_valid,
+    input  wire logic [CTX_PORTS*8-1:0]   ctx_req_func,
+    input  wire logic [CTX_PORTS*16-1:0]  ctx_req_queue,
+    output logic      [CTX_PORTS-1:0]     ctx_rsp_valid,
+    output logic      [CTX_PORTS*16-1:0]  ctx_rsp_size,
+    output logic      [CTX_PORTS-1:0]     ctx_rsp_enable,
+    output logic      [CTX_PORTS*16-1:0]  ctx_rsp_vector,
+    output logic      [CTX_PORTS*64-1:0]  ctx_rsp_desc,
+    output logic      [CTX_PORTS*64-1:0]  ctx_rsp_driver,
+    output logic      [CTX_PORTS*64-1:0]  ctx_rsp_device,
+    output logic      [CTX_PORTS-1:0]     ctx_rsp_live,
+    output logic      [CTX_PORTS*128-1:0] ctx_rsp_features    // negotiated (0 before FEATURES_OK)
 );
 
     // ------------------------------------------------------------------ constants
@@ -278,6 +280,7 @@ module vio_virtio_regs #(
         if (NUM_FUNC < 1 || NUM_FUNC > 256) $fatal(1, "vio_virtio_regs: NUM_FUNC must be 1..256");
         if (MAX_QUEUES < 1 || MAX_QUEUES > 1024) $fatal(1, "vio_virtio_regs: MAX_QUEUES must be 1..1024 (notify area)");
         if (MSIX_VEC < 1 || MSIX_VEC > 2048) $fatal(1, "vio_virtio_regs: MSIX_VEC must be 1..2048");
+        if (CTX_PORTS < 1 || CTX_PORTS > 8) $fatal(1, "vio_virtio_regs: CTX_PORTS must be 1..8");
         if (REG_ADDR_W < 13) $fatal(1, "vio_virtio_regs: REG_ADDR_W must cover the 8 KiB window");
         for (int f = 0; f < NUM_FUNC; f++) begin
             o = f_offer(f);
@@ -703,25 +706,29 @@ module vio_virtio_regs #(
         for (int f = 0; f < NUM_FUNC; f++) func_live[f] = status[f][S_DRIVER_OK] && !status[f][S_NEEDS_RESET] && !rst_pend[f];
     end
 
-    // ------------------------------------------------------------------ context read port
-    wire ctx_fok = ctx_req_func < 8'(NUM_FUNC);
-    wire [FW-1:0] cf = ctx_req_func[FW-1:0];
-    wire ctx_qok = ctx_fok && ctx_req_queue < f_nq(int'(cf));
-    wire [QW-1:0] cq = ctx_req_queue[QW-1:0];
+    // ------------------------------------------------------------------ context read ports
+    for (genvar p = 0; p < CTX_PORTS; p++) begin : g_ctx
+        wire [7:0]    rf = ctx_req_func[p*8 +: 8];
+        wire [15:0]   rq = ctx_req_queue[p*16 +: 16];
+        wire          ctx_fok = rf < 8'(NUM_FUNC);
+        wire [FW-1:0] cf = rf[FW-1:0];
+        wire          ctx_qok = ctx_fok && rq < f_nq(int'(cf));
+        wire [QW-1:0] cq = rq[QW-1:0];
 
-    always_ff @(posedge clk) begin
-        ctx_rsp_valid <= ctx_req_valid;
-        if (ctx_req_valid) begin
-            ctx_rsp_size <= ctx_qok ? q_size[cf][cq] : 16'd0;
-            ctx_rsp_enable <= ctx_qok ? q_en[cf][cq] : 1'b0;
-            ctx_rsp_vector <= ctx_qok ? q_vec[cf][cq] : NO_VECTOR;
-            ctx_rsp_desc <= ctx_qok ? q_desc[cf][cq] : 64'd0;
-            ctx_rsp_driver <= ctx_qok ? q_drv[cf][cq] : 64'd0;
-            ctx_rsp_device <= ctx_qok ? q_dev[cf][cq] : 64'd0;
-            ctx_rsp_live <= ctx_fok ? func_live[cf] : 1'b0;
-            ctx_rsp_features <= (ctx_fok && status[cf][S_FEATURES_OK]) ? drfeat[cf] : '0;
+        always_ff @(posedge clk) begin
+            ctx_rsp_valid[p] <= ctx_req_valid[p];
+            if (ctx_req_valid[p]) begin
+                ctx_rsp_size[p*16 +: 16] <= ctx_qok ? q_size[cf][cq] : 16'd0;
+                ctx_rsp_enable[p] <= ctx_qok ? q_en[cf][cq] : 1'b0;
+                ctx_rsp_vector[p*16 +: 16] <= ctx_qok ? q_vec[cf][cq] : NO_VECTOR;
+                ctx_rsp_desc[p*64 +: 64] <= ctx_qok ? q_desc[cf][cq] : 64'd0;
+                ctx_rsp_driver[p*64 +: 64] <= ctx_qok ? q_drv[cf][cq] : 64'd0;
+                ctx_rsp_device[p*64 +: 64] <= ctx_qok ? q_dev[cf][cq] : 64'd0;
+                ctx_rsp_live[p] <= ctx_fok ? func_live[cf] : 1'b0;
+                ctx_rsp_features[p*128 +: 128] <= (ctx_fok && status[cf][S_FEATURES_OK]) ? drfeat[cf] : '0;
+            end
+            if (rst) ctx_rsp_valid[p] <= 1'b0;
         end
-        if (rst) ctx_rsp_valid <= 1'b0;
     end
 
 endmodule

@@ -84,10 +84,11 @@ class Buffer:
         """Concatenate the readable bytes (at most ``limit``)."""
         out = bytearray()
         for s in self.readable:
-            take = s.length if limit is None else min(s.length, limit - len(out))
-            if take <= 0:
+            if limit is not None and len(out) >= limit:
                 break
-            out += mem.read(s.addr, take)
+            take = s.length if limit is None else min(s.length, limit - len(out))
+            if take > 0:  # zero-length segments contribute nothing and do not end the stream
+                out += mem.read(s.addr, take)
         return bytes(out)
 
     def scatter(self, mem: Memory, data: bytes, offset: int = 0) -> int:

@@ -24,6 +24,8 @@ on_register_read           value == model (common cfg, device cfg, MSI-X table);
                            DEVICE_NEEDS_RESET once a malformed buffer was taken
 on_register_write          applied to the model (features, queues, status, ...)
 on_flr / on_msix_control   function level reset; MSI-X enable / function mask
+on_dma_fault               the host failed a DMA read: DEVICE_NEEDS_RESET and a
+                           config-change notification become expected (§1.3)
 on_dma_read / _write       requester function owns the bytes (rings of its
                            enabled queues, segments of buffers its driver made
                            available, indirect tables); no DMA before DRIVER_OK;
@@ -71,7 +73,7 @@ from .memory import SparseMemory
 from .mismatch import CheckError, CheckerOptions, Mismatch
 from .net import NetStatus
 from .net_rx import RxResult, write_rx
-from .packed_layout import DESC_SIZE, DescFlag, EventSuppress, PackedDesc, used_flags
+from .packed_layout import DESC_SIZE, DescFlag, EventFlags, EventSuppress, PackedDesc, used_flags
 from .packed_ring import PackedRingDevice
 from .ranges import WrittenImage, covered
 from .split_ring import SplitRingDevice
@@ -239,6 +241,18 @@ class Checker:
         st.isr_may = 0
         self.models[fid].function_level_reset(time)
 
+    def on_dma_fault(self, fid: int, reason: str, time: int, vq: Optional[int] = None) -> None:
+        """The host failed a DMA read of ``fid`` (UR/CA/poisoned completion, or none in time).
+
+        The data never reached the device, so the buffer being served cannot
+        be completed: an unrecoverable error, DEVICE_NEEDS_RESET with a
+        configuration-change notification (virtio.md §1.3). From here on the
+        checker accepts DEVICE_NEEDS_RESET in ``device_status`` and owes
+        nothing for buffers the model took but the device never used.
+        """
+        del time
+        self._st[fid].broken_unconfirmed[-1 if vq is None else vq] = f"DMA read fault: {reason}"
+
     def on_msix_control(self, fid: int, value: int, time: int) -> None:
         """A write of the MSI-X Message Control word of ``fid``."""
         self.models[fid].msix_control_write(value, time)
@@ -334,6 +348,8 @@ class Checker:
         out: list[Interval] = []
         for q in f.queues.values():
             out += self._ring_intervals(q, for_write)
+            if q.broken is not None and not for_write:
+                out += list(q.broken.readable)  # e.g. the indirect table that held the fault
             for p in q.pending:
                 out += [(s.addr, s.length) for s in p.buf.segments if s.writable or not for_write]
                 if p.buf.table is not None and not for_write:
@@ -361,6 +377,8 @@ class Checker:
         out: list[Interval] = []
         for q in f.queues.values():
             out += self._ring_intervals(q, False)
+            if q.broken is not None:
+                out += list(q.broken.readable)
             for p in q.pending:
                 out += [(s.addr, s.length) for s in p.buf.segments if not s.writable]
                 if p.buf.table is not None:
@@ -653,6 +671,8 @@ class Checker:
     def on_msix_message(self, fid: int, address: int, data: int, time: int) -> Optional[NotificationReport]:
         """Function ``fid`` sent an MSI-X message (a DWORD write of ``data`` to ``address``)."""
         f, st = self.models[fid], self._st[fid]
+        if st.reset_pending:
+            return None  # raced with the reset write: drained like in-flight DMA (§1.3), not judged
         if not f.msix.enabled:
             self._report("msix", fid, None, None, "MSI-X enabled", "disabled", time, "message while disabled")
             return None
@@ -679,8 +699,21 @@ class Checker:
         verdicts = {}
         for vq in queues:
             q = f.queues[vq]
+            snap, settled = q.notify.last_snapshot, q.notify.all_evaluated
             verdicts[vq] = q.notify.on_notification(time)
             q.coalescing.on_notification(time)
+            if (
+                self.opts.strict_disable
+                and not config
+                and len(queues) == 1
+                and verdicts[vq].kind == NotificationClass.SPURIOUS
+                and settled
+                and isinstance(snap, EventSuppress)
+                and snap.mode == EventFlags.DISABLE
+            ):
+                self._report("notification", fid, vq, None, "no notification (driver event flags DISABLE)",
+                             f"MSI-X vector {vector}", time,
+                             "the device's last read of the driver event suppression saw DISABLE (§4.4)")
         cfg_class: Optional[NotificationClass] = None
         if config:
             if st.broken_unconfirmed:
@@ -760,8 +793,10 @@ class Checker:
 
     def on_backend_op(self, fid: int, op: BackendOp, time: int) -> Optional[Mismatch]:
         """The blk engine of ``fid`` issued ``op`` to the disk model."""
-        self._sync(fid)
         st = self._st[fid]
+        if st.reset_pending:
+            return None  # raced with the reset write: in-flight work is drained, not judged (§1.3)
+        self._sync(fid)
         for o in st.ops:
             if o.op == op:
                 st.ops.remove(o)

@@ -26,12 +26,17 @@ class DeviceNeedsReset(Exception):
             matched in tests (the text starts with a short keyword such as
             ``"chain too long"``).
         queue: virtqueue index involved, when known.
+        readable: guest ranges (addr, len) the driver handed over and the
+            device had to read to find the fault (an indirect table whose
+            entries are malformed): reading them is not a DMA violation.
     """
 
-    def __init__(self, reason: str, queue: int | None = None) -> None:
+    def __init__(self, reason: str, queue: int | None = None,
+                 readable: tuple[tuple[int, int], ...] = ()) -> None:
         super().__init__(reason if queue is None else f"vq {queue}: {reason}")
         self.reason = reason
         self.queue = queue
+        self.readable = readable
 
 
 class ModelUsageError(Exception):

@@ -218,6 +218,16 @@ class NotifyChecker(Generic[_S]):
     _writes: list[tuple[int, int]] = field(default_factory=list)  # (abs after, time)
     _last_snapshot: Optional[_S] = None
 
+    @property
+    def last_snapshot(self) -> Optional[_S]:
+        """What the device read at its latest evaluation (None before the first)."""
+        return self._last_snapshot
+
+    @property
+    def all_evaluated(self) -> bool:
+        """Every used write so far was followed by an evaluation."""
+        return self.used_abs == self.eval_abs
+
     # -- feeding -----------------------------------------------------------
     def on_used(self, count: int, time: int) -> None:
         """A used write became visible, advancing the used position by ``count``.

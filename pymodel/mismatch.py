@@ -69,6 +69,11 @@ class CheckerOptions:
             are not mismatches (the device may drop when buffers run out).
         allow_data_valid: RX headers may carry DATA_VALID when GUEST_CSUM is
             negotiated although the model writes 0.
+        strict_disable: a queue notification that answers nothing, sent
+            while the device's last evaluation read ``DISABLE`` (§4.4: "send
+            nothing"), is a mismatch. Extra notifications are legal in
+            general (§4.4 cross-checks), so this is off by default; an RTL
+            bench whose device evaluates after every batch turns it on.
     """
 
     irq_slack: int = 2_000
@@ -77,3 +82,4 @@ class CheckerOptions:
     raise_on_mismatch: bool = True
     allow_rx_drops: bool = False
     allow_data_valid: bool = True
+    strict_disable: bool = False

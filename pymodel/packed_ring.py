@@ -127,8 +127,8 @@ class PackedRingDevice:
         self.popped = 0
         self.completed = 0
 
-    def _fail(self, reason: str) -> DeviceNeedsReset:
-        return DeviceNeedsReset(reason, self.queue)
+    def _fail(self, reason: str, readable: tuple[tuple[int, int], ...] = ()) -> DeviceNeedsReset:
+        return DeviceNeedsReset(reason, self.queue, readable)
 
     def read_desc(self, slot: int) -> PackedDesc:
         """Descriptor at ring slot ``slot``."""
@@ -216,10 +216,10 @@ class PackedRingDevice:
         for i in range(count):
             e = PackedDesc.unpack(raw[DESC_SIZE * i : DESC_SIZE * (i + 1)])
             if e.has(DescFlag.INDIRECT):
-                raise self._fail(f"nested indirect (slot {slot}, entry {i})")
+                raise self._fail(f"nested indirect (slot {slot}, entry {i})", ((d.addr, d.len),))
             writable = e.has(DescFlag.WRITE)
             if seen_writable and not writable:
-                raise self._fail(f"readable after writable (slot {slot}, indirect entry {i})")
+                raise self._fail(f"readable after writable (slot {slot}, indirect entry {i})", ((d.addr, d.len),))
             seen_writable |= writable
             segs.append(Segment(e.addr, e.len, writable))
         return segs

@@ -26,3 +26,25 @@ def random_pause(prob: float) -> Iterator[bool]:
     """Endless pause pattern for ``set_pause_generator``: paused with probability ``prob``."""
     while True:
         yield random.random() < prob
+
+
+async def serve_buffer_ram(dut, rd_ram: bytearray, wr_ram: bytearray) -> None:
+    """The buffer-RAM client ports of a ring/blk engine as a Python model (runs forever).
+
+    ``buf_wr_en/addr/be/data`` (row numbers, byte enables) store into ``wr_ram``;
+    ``buf_rd_en/addr`` return the row of ``rd_ram`` on ``buf_rd_data`` one cycle later.
+    """
+    from cocotb.triggers import RisingEdge
+
+    while True:
+        await RisingEdge(dut.clk)
+        if int(dut.buf_wr_en.value):
+            row = int(dut.buf_wr_addr.value)
+            be = int(dut.buf_wr_be.value)
+            data = int(dut.buf_wr_data.value).to_bytes(64, "little")
+            for i in range(64):
+                if be >> i & 1:
+                    wr_ram[64 * row + i] = data[i]
+        if int(dut.buf_rd_en.value):
+            row = int(dut.buf_rd_addr.value)
+            dut.buf_rd_data.value = int.from_bytes(rd_ram[64 * row:64 * row + 64], "little")

@@ -53,6 +53,10 @@ class HostMonitor:
     violations: list[str] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     fail_fast: bool = True
+    # transaction taps (scoreboards): on_dma(func, is_write, addr, data, time_ns) for every memory
+    # request with the bytes it reads (host memory at request time) or writes; on_msix(MsixMessage)
+    dma_taps: list = field(default_factory=list)
+    msix_taps: list = field(default_factory=list)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("cocotb.tb.host"))
 
     def __post_init__(self) -> None:
@@ -85,8 +89,11 @@ class HostMonitor:
             data = int.from_bytes(tlp.get_data()[:4], "little")
             if tlp.length != 1 or tlp.first_be != 0xF:
                 self._violation(f"fn {func}: MSI-X write must be one full DWORD, got len {tlp.length} BE {tlp.first_be:#x}")
-            self.messages.append(MsixMessage(func, addr, data, get_sim_time("ns")))
+            msg = MsixMessage(func, addr, data, get_sim_time("ns"))
+            self.messages.append(msg)
             self.counts["msix"] += 1
+            for tap in self.msix_taps:
+                tap(msg)
             return
         self.counts["mem_wr" if write else "mem_rd"] += 1
         self.counts["mem_wr_bytes" if write else "mem_rd_bytes"] += length
@@ -106,6 +113,25 @@ class HostMonitor:
     def _wrap(self, orig):
         async def handler(tlp: Tlp) -> None:
             self._check(tlp)
+            if self.dma_taps and not (self.msi_lo <= tlp.address < self.msi_hi):
+                await self._tap(tlp)
             await orig(tlp)
 
         return handler
+
+    async def _tap(self, tlp: Tlp) -> None:
+        func = tlp.requester_id.device * 8 + tlp.requester_id.function
+        start = tlp.address + tlp.get_first_be_offset()
+        nbytes = tlp.get_be_byte_count()
+        write = tlp.fmt_type in _WRITES
+        if write:
+            off = tlp.get_first_be_offset()
+            data = bytes(tlp.get_data()[off:off + nbytes])
+        else:
+            try:
+                data = bytes(await self.rc.mem_address_space.read(start, nbytes))
+            except Exception:  # outside host memory: the RC answers UR, nothing was read
+                return
+        t = get_sim_time("ns")
+        for tap in self.dma_taps:
+            tap(func, write, start, data, t)

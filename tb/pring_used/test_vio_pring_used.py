@@ -46,7 +46,7 @@ from pymodel.event_suppression import NotificationClass, PackedNotifyChecker
 from pymodel.memory import SparseMemory
 from pymodel.packed_driver import PackedRingDriver
 from pymodel.packed_layout import DescFlag, EventFlags, EventSuppress, RingPos, used_flags
-from tb.util import now
+from tb.util import now, serve_buffer_ram
 
 DMA_OK = 0
 DMA_ERR_UR = 1
@@ -308,19 +308,7 @@ class TB:
         d.s_axis_rd_desc_status_valid.value = 0
 
     async def _ram_ports(self):
-        d = self.dut
-        while True:
-            await RisingEdge(d.clk)
-            if int(d.buf_wr_en.value):
-                row = int(d.buf_wr_addr.value)
-                be = int(d.buf_wr_be.value)
-                data = int(d.buf_wr_data.value).to_bytes(64, "little")
-                for i in range(64):
-                    if be >> i & 1:
-                        self.wr_ram[64 * row + i] = data[i]
-            if int(d.buf_rd_en.value):
-                row = int(d.buf_rd_addr.value)
-                d.buf_rd_data.value = int.from_bytes(self.rd_ram[64 * row:64 * row + 64], "little")
+        await serve_buffer_ram(self.dut, self.rd_ram, self.wr_ram)
 
     def _notified(self, q: Queue, how: str):
         q.irqs += 1

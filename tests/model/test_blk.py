@@ -282,3 +282,17 @@ def test_file_backed_disk(tmp_path: Path) -> None:
     disk.close()
     assert p.read_bytes()[7 * 512:8 * 512] == b"\x5A" * 512
     assert dev.config_read(0, 8) == 8
+
+
+def test_gather_skips_zero_length_segments() -> None:
+    """A zero-length readable segment contributes 0 bytes; it does not end the byte stream (§4.3 tolerated)."""
+    from pymodel.buffers import Buffer, Segment
+    from pymodel.memory import SparseMemory
+
+    mem = SparseMemory()
+    mem.write(0x1000, b"ABCD")
+    mem.write(0x2000, b"EFGH")
+    buf = Buffer(1, (Segment(0x3000, 0, False), Segment(0x1000, 4, False), Segment(0x4000, 0, False),
+                     Segment(0x2000, 4, False), Segment(0x5000, 1, True)), 5, 0)
+    assert buf.gather(mem) == b"ABCDEFGH"
+    assert buf.gather(mem, 6) == b"ABCDEF"

@@ -363,3 +363,32 @@ def test_flr_returns_function_to_reset_values() -> None:
     assert rig.read(1, Region.COMMON, Reg.QUEUE_ENABLE, 2) == 0
     assert rig.read(1, Region.MSIX_TABLE, 12, 4) == 1  # vector 0 masked again
     assert rig.checker.model(1).msix.control_read() == 1  # disabled, 2 vectors
+
+
+def test_strict_disable_flags_a_notification_after_a_disable_read() -> None:
+    """strict_disable: a queue MSI-X after the device read DISABLE (and owed nothing) is a mismatch."""
+    for strict in (False, True):
+        rig, drv, ring = blk_rig(strict_disable=strict)
+        ring.disable_cb()  # type: ignore[attr-defined]
+        blk_request(rig, drv, ring, 4, 0, 0)
+        rig.notify(1, 0)  # used write, then the evaluation reads DISABLE: nothing sent
+        assert ring.drain()  # type: ignore[attr-defined]
+        if not strict:
+            rep = rig.checker.on_msix_message(1, 0xFEE0_0010, 0x4101, rig.clock.tick())
+            assert rep is not None and rep.queues[0].kind == NotificationClass.SPURIOUS
+            continue
+        with pytest.raises(CheckError, match="DISABLE") as ei:
+            rig.checker.on_msix_message(1, 0xFEE0_0010, 0x4101, rig.clock.tick())
+        assert (ei.value.mismatch.check, ei.value.mismatch.queue) == ("notification", 0)
+
+
+def test_dma_fault_makes_needs_reset_and_config_notification_expected() -> None:
+    """After on_dma_fault, DEVICE_NEEDS_RESET reads and the config MSI-X are right; before, they are mismatches."""
+    rig, drv, ring = blk_rig()
+    with pytest.raises(CheckError):
+        rig.checker.on_register_read(1, Region.COMMON, Reg.DEVICE_STATUS, 1, 0x4F, rig.clock.tick())
+    rig, drv, ring = blk_rig()
+    rig.checker.on_dma_fault(1, "completer abort", rig.clock.tick())
+    rep = rig.checker.on_msix_message(1, 0xFEE0_0000, 0x4100, rig.clock.tick())
+    assert rep is not None and rep.config == NotificationClass.REQUIRED
+    assert rig.checker.on_register_read(1, Region.COMMON, Reg.DEVICE_STATUS, 1, 0x4F, rig.clock.tick()) is None

@@ -1,0 +1,194 @@
+"""The bench for vio_device_top: a host with virtio-blk drivers, a disk, and the golden model.
+
+* host: cocotbext-pcie's RootComplex + our UltraScale+ subclass with the
+  cfg_ext window (virtio capabilities served by the RTL);
+* HostMonitor checks every upstream TLP (MPS/MRRS/4 KiB, per-function
+  memory grants: each function gets its own host memory region) and taps
+  DMA bytes and MSI-X messages into the scoreboard;
+* DiskBackend plays the storage engine on the backend port, over an image
+  file per function; the golden model gets its own copy of each image;
+* the driver model (tb/device/virtio_pci.py) brings each function up as
+  Linux would and posts requests; every register access and host memory
+  write is reported to the scoreboard, which is pymodel's Checker.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import random
+from pathlib import Path
+
+import cocotb
+from cocotb.triggers import RisingEdge, Timer
+from cocotbext.axi import AxiStreamBus
+from cocotbext.pcie.core import RootComplex
+
+from pymodel.disk import SECTOR, Disk
+from pymodel.memory import BumpAllocator
+from tb.device.backend import DiskBackend
+from tb.device.config import FUNCS, MSIX_VEC, function_config, serial_bits
+from tb.device.scoreboard import Scoreboard
+from tb.device.virtio_pci import BlkDriver, HostMem, VirtioPciDevice
+from tb.pcie.host_monitor import HostMonitor
+from tb.pcie.usp_device import VioUltraScalePlusPcieDevice
+from tb.util import now
+
+BAR0_SIZE = 32 * 1024
+MSIX_TABLE, MSIX_PBA = 0x2000, 0x3000
+CAP_BASE = 0xA8
+HOST_MEM_PER_FUNC = 4 << 20
+
+
+class DeviceBench:
+    """Clock, reset, host, hard-block model, disks, scoreboard and drivers of vio_device_top."""
+
+    def __init__(self, dut, mps: int = 256, mrrs: int = 512, backend_latency: tuple[int, int] = (0, 0)) -> None:
+        self.dut = dut
+        self.log = logging.getLogger("cocotb.tb")
+        self.log.setLevel(logging.INFO)
+        self.num_func = int(dut.NUM_FUNC.value)
+        self.msix_vec = MSIX_VEC
+        self.funcs = FUNCS[: self.num_func]
+        self.log.info("seed %d", cocotb.RANDOM_SEED)
+
+        self.rc = RootComplex()
+        msix = {}
+        for f in range(self.num_func):
+            msix.update({f"pf{f}_msix_enable": True, f"pf{f}_msix_table_size": MSIX_VEC - 1,
+                         f"pf{f}_msix_table_bir": 0, f"pf{f}_msix_table_offset": MSIX_TABLE,
+                         f"pf{f}_msix_pba_bir": 0, f"pf{f}_msix_pba_offset": MSIX_PBA})
+        self.dev = VioUltraScalePlusPcieDevice(
+            pcie_generation=3, pcie_link_width=16, user_clk_frequency=250e6, alignment="dword",
+            pf_count=self.num_func, max_payload_size=1024, enable_client_tag=True, enable_extended_tag=False,
+            **msix,
+            user_clk=dut.clk, user_reset=dut.rst,
+            rq_bus=AxiStreamBus.from_prefix(dut, "m_axis_rq"),
+            rc_bus=AxiStreamBus.from_prefix(dut, "s_axis_rc"),
+            cq_bus=AxiStreamBus.from_prefix(dut, "s_axis_cq"),
+            cc_bus=AxiStreamBus.from_prefix(dut, "m_axis_cc"),
+            pcie_cq_np_req=dut.pcie_cq_np_req,
+            cfg_max_payload=dut.cfg_max_payload, cfg_max_read_req=dut.cfg_max_read_req,
+            cfg_function_status=dut.cfg_function_status,
+            cfg_interrupt_msix_enable=dut.cfg_interrupt_msix_enable,
+            cfg_interrupt_msix_mask=dut.cfg_interrupt_msix_mask,
+        )
+        self.dev.log.setLevel(logging.WARNING)
+        self.rc.log.setLevel(logging.WARNING)
+        for f, fn in enumerate(self.dev.functions):
+            fn.vendor_id = 0x1AF4
+            fn.device_id = 0x1042          # modern virtio-blk (virtio.md §3.1)
+            fn.configure_bar(0, BAR0_SIZE, ext=True)
+        self.dev.enable_cfg_ext(dut, start=CAP_BASE)
+        self.rc.make_port().connect(self.dev)
+
+        self.mps, self.mrrs = mps, mrrs
+        self.host = HostMonitor(self.rc, mps=lambda: self.mps, mrrs=lambda: self.mrrs)
+
+        # disks: the device's (image files in the test directory) and the model's (copies)
+        self.disks: dict[int, Disk] = {}
+        model_disks: dict[int, Disk] = {}
+        for f, fc in enumerate(self.funcs):
+            path = Path(os.getcwd()) / f"disk{f}.img"
+            path.unlink(missing_ok=True)
+            disk = Disk(fc.capacity, path=path)
+            rnd = random.Random(f * 7919 + cocotb.RANDOM_SEED)
+            disk.write(0, rnd.randbytes(fc.capacity * SECTOR))
+            self.disks[f] = disk
+            model_disks[f] = Disk(image=bytearray(disk.read(0, disk.capacity)))
+        dut.blk_capacity.value = sum(fc.capacity << (64 * f) for f, fc in enumerate(self.funcs))
+        dut.blk_serial.value = serial_bits(self.funcs)
+
+        self.sb = Scoreboard({f: function_config(fc, model_disks[f]) for f, fc in enumerate(self.funcs)})
+        self.host.dma_taps.append(self.sb.on_dma)
+        self.host.msix_taps.append(self.sb.on_msix)
+        self.host.msix_taps.append(self._route_msix)
+        self.backend = DiskBackend(dut, self.disks, self.sb.on_backend, backend_latency)
+
+        self.pf = []
+        self.bar = []
+        self.drv: dict[int, VirtioPciDevice] = {}
+        self.mem: dict[int, HostMem] = {}
+
+    # ------------------------------------------------------------ bring-up
+    async def init(self) -> None:
+        """Reset, enumerate, MPS/MRRS, bus mastering, one host memory region and driver per function."""
+        await RisingEdge(self.dut.clk)
+        await Timer(200, "ns")
+        await self.rc.enumerate()
+        self.pf = [self.rc.find_device(fn.pcie_id) for fn in self.dev.functions]
+        self.rc.max_payload_size = (self.mps // 128).bit_length() - 1
+        for pf in self.pf:
+            await pf.enable_device()
+            await pf.set_master()
+            await pf.set_mps((self.mps // 128).bit_length() - 1)
+            await pf.set_readrq((self.mrrs // 128).bit_length() - 1)
+        self.bar = [pf.bar_window[0] for pf in self.pf]
+        for f in range(self.num_func):
+            region = self.rc.mem_pool.alloc_region(HOST_MEM_PER_FUNC)
+            mem = HostMem(region, self.sb.host_write)
+            self.mem[f] = mem
+            self.host.grant(f, mem.base, mem.size)
+            self.drv[f] = VirtioPciDevice(self, f, mem, BumpAllocator(mem.base, mem.base + mem.size))
+        cocotb.start_soon(self._deadlines())
+
+    def _route_msix(self, msg) -> None:
+        d = self.drv.get(msg.func)
+        if d is not None:
+            d.on_msix(msg.data)
+
+    async def _deadlines(self) -> None:
+        while True:
+            await Timer(5, "us")
+            self.sb.check_deadlines()
+
+    async def idle(self, cycles: int) -> None:
+        for _ in range(cycles):
+            await RisingEdge(self.dut.clk)
+
+    def blk(self, f: int, **kw) -> BlkDriver:
+        return BlkDriver(self.drv[f], **kw)
+
+    # ------------------------------------------------------------ IO helpers
+    async def complete_all(self, blk: BlkDriver, timeout_us: float = 2000, use_irq: bool = True) -> None:
+        """Wait until every request of ``blk`` is back (interrupt-driven like virtblk_done)."""
+        dev = blk.dev
+        waited = 0.0
+        while blk.inflight:
+            queues = sorted({vq for vq, _ in blk.inflight})
+            progressed = False
+            for vq in queues:
+                ring = dev.vqs[vq].ring
+                ring.disable_cb()
+                if blk.reap(vq):
+                    progressed = True
+                if not ring.enable_cb_delayed():
+                    blk.reap(vq)
+                    progressed = True
+            if not blk.inflight:
+                break
+            if progressed:
+                continue
+            step = 20.0
+            if use_irq:
+                if await dev.wait_any_irq(sorted({dev.vqs[vq].vector for vq in queues}), step) is not None:
+                    progressed = True
+            else:
+                await Timer(round(step), "us")
+            waited += step
+            if waited > timeout_us and not progressed:
+                left = sorted((vq, r.id, r.type, r.sector) for (vq, _), r in blk.inflight.items())
+                raise AssertionError(f"{now()}: fn {dev.fid}: {len(left)} request(s) not completed within "
+                                     f"{timeout_us} us: (vq, id, type, sector) {left[:8]}")
+
+    async def finish(self) -> None:
+        """Let the device settle, then the scoreboard's final checks."""
+        await self.idle(2000)
+        assert not self.host.violations, "host-side violations:\n" + "\n".join(self.host.violations)
+        self.sb.finish()
+        self.log.info("host TLPs: %s", dict(self.host.counts))
+
+
+def image_copy(disk: Disk) -> Disk:
+    return Disk(image=bytearray(copy.copy(disk.read(0, disk.capacity))))

@@ -1,0 +1,116 @@
+"""The scoreboard: monitor transactions in, pymodel's Checker decides.
+
+Every transaction the bench observes reaches pymodel's
+:class:`~pymodel.checker.Checker` through here, with the simulation time in
+ns: host memory writes of the driver model (:class:`HostMem` tees them), the
+driver's register reads and writes, every upstream DMA request with its
+bytes (HostMonitor tap), every MSI-X message, every storage backend
+operation. The first mismatch fails the test: the exception names the
+check, function, queue, ring slot, expected and actual values and the time.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Mapping, Optional
+
+from cocotb.simtime import get_sim_time
+
+from pymodel.blk import BackendOp
+from pymodel.checker import Checker
+from pymodel.function import FunctionConfig, Region
+from pymodel.mismatch import CheckError, CheckerOptions, Mismatch
+from tb.pcie.host_monitor import MsixMessage
+
+
+def t_ns() -> int:
+    return int(get_sim_time("ns"))
+
+
+class ScoreboardError(AssertionError):
+    """A mismatch between the RTL and the golden model."""
+
+
+class Scoreboard:
+    """pymodel's Checker fed with the bench's transactions."""
+
+    def __init__(self, functions: Mapping[int, FunctionConfig], irq_slack_ns: int = 20_000) -> None:
+        self.log = logging.getLogger("cocotb.tb.scoreboard")
+        self.checker = Checker(functions, CheckerOptions(irq_slack=irq_slack_ns, raise_on_mismatch=True, strict_disable=True))
+        self.counts = {"dma_rd": 0, "dma_wr": 0, "msix": 0, "backend": 0, "reg_rd": 0, "reg_wr": 0}
+        self.enabled = True
+
+    def _fail(self, e: CheckError) -> None:
+        m: Mismatch = e.args[0] if e.args and isinstance(e.args[0], Mismatch) else None  # type: ignore[assignment]
+        text = f"scoreboard (times in ns): {m if m is not None else e}"
+        self.log.error(text)
+        raise ScoreboardError(text) from None
+
+    # -- taps ---------------------------------------------------------------------------------
+    def host_write(self, addr: int, data: bytes) -> None:
+        self.checker.host_write(addr, data)
+
+    def on_dma(self, func: int, write: bool, addr: int, data: bytes, time_ns: float) -> None:
+        if not self.enabled or func not in self.checker.models:
+            return
+        self.counts["dma_wr" if write else "dma_rd"] += 1
+        try:
+            if write:
+                self.checker.on_dma_write(func, addr, data, int(time_ns))
+            else:
+                self.checker.on_dma_read(func, addr, data, int(time_ns))
+        except CheckError as e:
+            self._fail(e)
+
+    def on_msix(self, msg: MsixMessage) -> None:
+        if not self.enabled or msg.func not in self.checker.models:
+            return
+        self.counts["msix"] += 1
+        try:
+            self.checker.on_msix_message(msg.func, msg.addr, msg.data, int(msg.time_ns))
+        except CheckError as e:
+            self._fail(e)
+
+    def on_backend(self, func: int, op: BackendOp) -> None:
+        self.counts["backend"] += 1
+        try:
+            self.checker.on_backend_op(func, op, t_ns())
+        except CheckError as e:
+            self._fail(e)
+
+    def on_register_write(self, func: int, region: Region, offset: int, width: int, value: int) -> None:
+        self.counts["reg_wr"] += 1
+        try:
+            self.checker.on_register_write(func, region, offset, width, value, t_ns())
+        except CheckError as e:
+            self._fail(e)
+
+    def on_register_read(self, func: int, region: Region, offset: int, width: int, value: int) -> None:
+        self.counts["reg_rd"] += 1
+        try:
+            self.checker.on_register_read(func, region, offset, width, value, t_ns())
+        except CheckError as e:
+            self._fail(e)
+
+    def on_msix_control(self, func: int, value: int) -> None:
+        self.checker.on_msix_control(func, value, t_ns())
+
+    def on_dma_fault(self, func: int, reason: str, vq: Optional[int] = None) -> None:
+        self.checker.on_dma_fault(func, reason, t_ns(), vq)
+
+    # -- periodic and final checks -----------------------------------------------------------
+    def check_deadlines(self) -> None:
+        try:
+            self.checker.check_deadlines(t_ns())
+        except CheckError as e:
+            self._fail(e)
+
+    def finish(self) -> None:
+        try:
+            left = self.checker.finish(t_ns())
+        except CheckError as e:
+            self._fail(e)
+        else:
+            if left:
+                raise ScoreboardError("scoreboard: " + "; ".join(str(m) for m in left))
+        self.log.info("scoreboard: clean (%s)", ", ".join(f"{k} {v}" for k, v in self.counts.items()))
