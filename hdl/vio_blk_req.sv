@@ -94,7 +94,9 @@ module vio_blk_req #(
     parameter int LEN_W         = 16,      // DMA descriptor length width
     parameter int OP_TAG_W      = 8,       // DMA descriptor tag width
     parameter int RD_DMA_TAG    = 0,       // tag on the DMA read descriptor port
-    parameter int WR_DMA_TAG    = 0        // tag on the DMA write descriptor port
+    parameter int WR_DMA_TAG    = 0,       // tag on the DMA write descriptor port
+    parameter int BE_TAG_HI_W   = 0,       // high bits of the backend tag that name this engine (0..4)
+    parameter int BE_TAG_HI     = 0        // their value (several engines share one backend port)
 ) (
     input  wire logic                        clk,
     input  wire logic                        rst,
@@ -220,6 +222,8 @@ module vio_blk_req #(
     initial begin
         if (NUM_FUNC < 1 || NUM_FUNC > 256) $fatal(1, "vio_blk_req: NUM_FUNC must be 1..256");
         if (MAX_SEGS < 1 || MAX_SEGS > 256) $fatal(1, "vio_blk_req: MAX_SEGS must be 1..256");
+        if (BE_TAG_HI_W < 0 || BE_TAG_HI_W > 4 || BE_TAG_HI < 0 || BE_TAG_HI >= (1 << BE_TAG_HI_W))
+            $fatal(1, "vio_blk_req: BE_TAG_HI must fit BE_TAG_HI_W (0..4 bits)");
         if (CHUNK < 512 || CHUNK > 32768 || (CHUNK & (CHUNK - 1)) != 0)
             $fatal(1, "vio_blk_req: CHUNK must be a power of 2 in 512..32768");
         if (RD_RAM_ADDR % 64 != 0 || WR_RAM_ADDR % 64 != 0)
@@ -392,7 +396,10 @@ module vio_blk_req #(
     assign s_axis_be_rsp_ready = (state == S_BE_RSP);
     assign m_axis_be_req_func = r_func;
     assign m_axis_be_req_queue = r_queue;
-    assign m_axis_be_req_tag = be_seq;
+    // backend tag: {engine id, sequence number}; a response must carry it back
+    localparam logic [7:0] BE_HI_MASK = BE_TAG_HI_W == 0 ? 8'h00 : 8'hFF << (8 - BE_TAG_HI_W);
+    wire [7:0] be_tag = (be_seq & ~BE_HI_MASK) | ((8'(BE_TAG_HI) << (8 - BE_TAG_HI_W)) & BE_HI_MASK);
+    assign m_axis_be_req_tag = be_tag;
     assign m_axis_used_func = r_func;
     assign m_axis_used_queue = r_queue;
     assign m_axis_used_id = r_id;
@@ -684,7 +691,7 @@ module vio_blk_req #(
             else state <= S_OUT_RD;
         end
         S_BE_RSP: if (s_axis_be_rsp_valid) begin
-            if (s_axis_be_rsp_status != 2'd0 || s_axis_be_rsp_tag != be_seq || be_err) begin
+            if (s_axis_be_rsp_status != 2'd0 || s_axis_be_rsp_tag != be_tag || be_err) begin
                 st <= ST_IOERR;
             end else if (kind == K_IN) begin
                 used_len <= 32'(room1) + 32'd1;

@@ -27,6 +27,7 @@ MAX_SEGS = 64                 # descriptors per blk request (vio_blk_req); pymod
 BLK_SEG_MAX = MAX_SEGS - 2    # data segments: header and status take two
 BLK_SIZE_MAX = 0x1_0000
 CHUNK = 4096
+BLK_ENGINES = 2               # blk requests in flight at once (vio_blk_req engines)
 
 _TRANSPORT = mask(T.INDIRECT_DESC, T.EVENT_IDX, T.VERSION_1, T.ACCESS_PLATFORM, T.RING_PACKED, T.ORDER_PLATFORM)
 BLK_RW = _TRANSPORT | mask(B.SIZE_MAX, B.SEG_MAX, B.BLK_SIZE, B.FLUSH, B.MQ)
@@ -73,6 +74,7 @@ def rtl_parameters(funcs=FUNCS) -> Mapping[str, object]:
         "BLK_SEG_MAX": BLK_SEG_MAX,
         "MAX_SEGS": MAX_SEGS,
         "CHUNK": CHUNK,
+        "BLK_ENGINES": BLK_ENGINES,
     }
 
 

@@ -504,3 +504,28 @@ async def test_bad_notify_disabled_queue(dut):
     assert not (await d.status()) & NEEDS_RESET
     check_results(tb, 0, await run_io(tb, 0, tb.blk(0), rnd, 5, [0]))
     await tb.finish()
+
+
+@cocotb.test(timeout_time=40, timeout_unit="ms")
+async def test_requests_in_flight_out_of_order(dut):
+    """Several requests in flight on the blk engines; a quick one overtakes a slow one (used out of order)."""
+    tb = await start(dut, backend_latency=(600, 600))
+    rnd = random.Random(cocotb.RANDOM_SEED)
+    d = tb.drv[0]
+    await d.init({0: 16, 1: 16})
+    blk = tb.blk(0)
+    slow = blk.prepare(BLK_T_IN, 100, in_len=4096)            # waits 600 cycles in the backend
+    quick = blk.prepare(BLK_T_GET_ID, 0, in_len=20)          # no backend operation
+    blk.post(slow)
+    blk.post(quick)
+    await d.kick(0)
+    await tb.complete_all(blk)
+    order = [r.id for r in blk.completed]
+    assert order == [quick.id, slow.id], (f"{now()}: fn 0 vq 0: used order {order}, expected GET_ID id {quick.id} "
+                                          f"before IN id {slow.id} (two engines, the IN waits for the backend)")
+    blk.completed = []
+    # and a random mix with a slow backend on two queues: every result still exact
+    tb.backend.latency = (20, 400)
+    done = await run_io(tb, 0, blk, rnd, 40, [0, 1], depth=6)
+    check_results(tb, 0, done)
+    await tb.finish()

@@ -29,6 +29,8 @@ DEVICE_SOURCES = [
     "vio_pring_avail.sv",
     "vio_pring_used.sv",
     "vio_blk_req.sv",
+    "vio_buf_dispatch.sv",
+    "vio_be_mux.sv",
     "vio_device_top.sv",
 ]
 
