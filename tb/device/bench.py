@@ -38,7 +38,7 @@ from tb.util import now
 BAR0_SIZE = 32 * 1024
 MSIX_TABLE, MSIX_PBA = 0x2000, 0x3000
 CAP_BASE = 0xA8
-HOST_MEM_PER_FUNC = 4 << 20
+HOST_MEM_PER_FUNC = 64 << 20     # the driver model never frees (bump allocation): room for long soaks
 
 
 class DeviceBench:

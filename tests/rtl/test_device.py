@@ -1,7 +1,8 @@
 """The virtio device top (hdl/vio_device_top.sv) through the PCIe root complex: tb/device.
 
 * tb/device/test_device_transport.py: virtio capabilities over cfg_ext, PCI_CFG;
-* tb/device/test_device_blk.py: virtio-blk end to end, every transaction judged by pymodel.
+* tb/device/test_device_blk.py: virtio-blk end to end, every transaction judged by pymodel;
+* tb/device/test_device_soak.py: long random traffic (marker slow: `make regress`).
 """
 
 import pytest
@@ -58,3 +59,17 @@ def test_device_transport(testcase, sim_opts):
 @pytest.mark.parametrize("testcase", BENCH.tests())
 def test_device_blk(testcase, sim_opts):
     BENCH.run(testcase, sim_opts)
+
+
+SOAK = Bench(
+    toplevel="vio_device_top",
+    module="tb.device.test_device_soak",
+    sources=DEVICE_SOURCES,
+    parameters=dict(rtl_parameters()),
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("testcase", SOAK.tests())
+def test_device_soak(testcase, sim_opts):
+    SOAK.run(testcase, sim_opts)
