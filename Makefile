@@ -30,7 +30,7 @@ RUN := $(PY) ci/run_tests.py --jobs $(JOBS)
 
 export SEED TEST WAVES SIM SIM_ARGS SHARD BUILD_DIR
 
-.PHONY: help venv sim test regress lint waves bench bench-dma mutate clean distclean
+.PHONY: help venv sim test regress lint waves bench bench-dma mutate regs clean distclean
 
 help:
 	@echo "make sim      build the RTL with Verilator and run the default RTL regression"
@@ -40,6 +40,7 @@ help:
 	@echo "make waves TEST=<name>   run one test with waveforms, print the file"
 	@echo "make bench    benchmarks: DMA throughput (simulated Gbps vs link, wall MB/s), pymodel vs DPDK vhost packet rate"
 	@echo "make mutate   break the RTL on purpose (scratch copies) and check the shell bench catches each break"
+	@echo "make regs     regenerate regblock SV, C header, Python constants, docs from hdl/rdl/vio_mgmt.rdl (PeakRDL)"
 	@echo "make clean    remove every build product (keeps .venv); distclean also .venv"
 
 $(STAMP): requirements.txt ci/bootstrap.sh
@@ -73,6 +74,9 @@ bench: $(STAMP)
 
 mutate: $(STAMP)
 	$(PY) ci/mutate.py
+
+regs: $(STAMP)
+	$(PY) ci/gen_regs.py
 
 bench-dma: $(STAMP)
 	$(PY) ci/run_bench.py
