@@ -387,7 +387,8 @@ class FunctionModel:
             out = self.blk.process(buf, self.mem, queue=q.index)
             return Completion(out.used_len, blk=out)
         if q.kind == QueueKind.TX:
-            return Completion(0, tx=extract_tx(buf, self.mem, self.negotiated, q.index))
+            limit = self.net_config.max_frame if self.net_config is not None else None
+            return Completion(0, tx=extract_tx(buf, self.mem, self.negotiated, q.index, limit))
         if q.kind == QueueKind.CTRL:
             assert self.net_ctrl is not None
             out_c = self.net_ctrl.process(buf, self.mem, queue=q.index)

@@ -25,6 +25,9 @@ NEEDS_CSUM with csum_start + csum_offset   dropped (``drop_reason`` set)
 + 2 beyond the frame
 empty frame (nothing after the header)     dropped (an AXI-stream port cannot
                                            carry an empty packet)
+frame longer than ``max_frame`` (the       dropped (§6.3: with MTU the driver
+port's limit, NetConfig.max_frame)         MUST NOT send more; the device may
+                                           drop what it cannot carry)
 =========================================  ==================================
 
 Every TX buffer is used with len 0.  Unknown header flags are ignored (§6.2).
@@ -177,6 +180,8 @@ class NetConfig:
     mtu: int = 1500
     speed: int = 0xFFFF_FFFF
     duplex: int = 0xFF  # §10 #4: 0 half, 1 full, 0xFF unknown
+    #: device limit (not a config field): longest frame the wire port carries, bytes after the header
+    max_frame: int = 9018
 
     SIZE = 24
 
@@ -243,7 +248,8 @@ class TxPacket:
     drop_reason: Optional[str] = None
 
 
-def extract_tx(buf: Buffer, mem: Memory, negotiated: int, queue: Optional[int] = None) -> TxPacket:
+def extract_tx(buf: Buffer, mem: Memory, negotiated: int, queue: Optional[int] = None,
+               max_frame: Optional[int] = None) -> TxPacket:
     """Header + frame of a TX buffer, offloads applied (module table for errors)."""
     if buf.writable:
         raise DeviceNeedsReset("net tx writable segment in a TX buffer", queue)
@@ -265,4 +271,6 @@ def extract_tx(buf: Buffer, mem: Memory, negotiated: int, queue: Optional[int] =
         frame[at : at + 2] = internet_checksum(bytes(frame[start:])).to_bytes(2, "big")
     if not frame:
         return TxPacket(hdr, None, "empty frame")
+    if max_frame is not None and len(frame) > max_frame:
+        return TxPacket(hdr, None, f"frame of {len(frame)} bytes longer than the port's {max_frame}")
     return TxPacket(hdr, bytes(frame))

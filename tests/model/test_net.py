@@ -250,3 +250,16 @@ def test_rx_vlan_filter() -> None:
     f.vlans.add(5)
     assert f.accepts(frame_to("52:54:00:12:34:56", vlan=5))
     assert f.accepts(frame_to("52:54:00:12:34:56"))  # untagged
+
+
+def test_tx_frame_longer_than_the_port_is_dropped() -> None:
+    """A frame longer than NetConfig.max_frame is dropped (not put on the wire), the buffer still used."""
+    from pymodel.buffers import Buffer, Segment
+    from pymodel.memory import SparseMemory
+
+    mem = SparseMemory()
+    mem.write(0x1000, bytes(12) + b"\xAB" * 100)
+    buf = Buffer(0, (Segment(0x1000, 112, False),), 1, 0)
+    assert extract_tx(buf, mem, 1 << 32, 0, max_frame=100).frame == b"\xAB" * 100
+    pkt = extract_tx(buf, mem, 1 << 32, 0, max_frame=99)
+    assert pkt.frame is None and "longer" in (pkt.drop_reason or "")
