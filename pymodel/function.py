@@ -320,9 +320,10 @@ class FunctionModel:
                 if self.blk is not None:
                     self.blk.set_features(self.negotiated)
             elif ev.kind == CfgEventKind.QUEUE_ENABLED and ev.queue is not None:
-                self._enable_queue(ev.queue)
+                # forget the old VQ_SET first: the queue starts with the last TX_SET/RX_SET (§6.6)
                 if self.net_ctrl is not None:
                     self.net_ctrl.on_queue_reenabled(ev.queue)
+                self._enable_queue(ev.queue)
             elif ev.kind == CfgEventKind.QUEUE_RESET and ev.queue is not None:
                 self.queues.pop(ev.queue, None)
             elif ev.kind == CfgEventKind.NEEDS_RESET:

@@ -201,3 +201,34 @@ def test_notify_for_existing_but_disabled_queue_ignored() -> None:
     tx.add(out=[(buf, 72)])
     dev.notify(0, 1)
     assert [t.frame for t in dev.tx_frames] == [frame]
+
+
+def test_queue_reset_and_reenable_reverts_to_rx_set_values() -> None:
+    """§6.6: a vq disabled and re-enabled reverts to the last TX_SET/RX_SET values, not its old VQ_SET."""
+    mem = SparseMemory()
+    feats = NET_FEATS | mask(T.RING_RESET)
+    cfg = FunctionConfig(DeviceType.NET, feats, [64, 64, 64, 64, 16], msix_vectors=6,
+                         net=NetConfig(max_virtqueue_pairs=2))
+    dev = Device({0: cfg}, mem)
+    drv = DriverSide(lambda r, o, w: dev.read(0, r, o, w), lambda r, o, w, v: dev.write(0, r, o, w, v), mem)
+    assert drv.negotiate(feats) == 0x0B
+    for vq in range(4):
+        drv.setup_queue(vq, 64, True)
+    ctrl = drv.setup_queue(4, 16, True)
+    drv.driver_ok()
+
+    def command(payload: bytes) -> None:
+        cmd, ack = drv.alloc.alloc(len(payload)), drv.alloc.alloc(1)
+        drv.mem.write(cmd, payload)
+        ctrl.add(out=[(cmd, len(payload))], in_=[(ack, 1)])
+        dev.notify(0, 4)
+        assert drv.mem.read(ack, 1) == b"\x00"
+
+    command(bytes([6, 1]) + struct.pack("<II", 4, 40))                      # RX_SET 4 pkts / 40 us
+    command(bytes([6, 2]) + struct.pack("<HHII", 0, 0, 16, 100))            # VQ_SET rx0 16 / 100
+    assert dev.fn(0).queues[0].coalescing.params.max_packets == 16
+    drv.write(Region.COMMON, Reg.QUEUE_SELECT, 2, 0)
+    drv.write(Region.COMMON, Reg.QUEUE_RESET, 2, 1)
+    drv.setup_queue(0, 64, True)                                             # re-enabled
+    p = dev.fn(0).queues[0].coalescing.params
+    assert (p.max_packets, p.max_usecs) == (4, 40)
