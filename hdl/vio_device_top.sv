@@ -324,6 +324,10 @@ module vio_device_top #(
     logic [31:0]         notify_data;
     logic                notify_drop;
 
+    logic [NUM_FUNC*8-1:0]   mon_status;          // for the management port (firmware), with net functions
+    logic [NUM_FUNC*128-1:0] mon_features;
+    logic [NUM_FUNC*MAX_QUEUES-1:0] mon_queue_en;
+
     logic [NCTX-1:0]      ctx_req_valid, ctx_rsp_valid, ctx_rsp_enable, ctx_rsp_live;
     logic [NCTX*8-1:0]    ctx_req_func;
     logic [NCTX*16-1:0]   ctx_req_queue, ctx_rsp_size, ctx_rsp_vector;
@@ -378,6 +382,9 @@ module vio_device_top #(
         .ev_queue_reset_valid(qr_valid),
         .ev_queue_reset_func(qr_func),
         .ev_queue_reset_queue(qr_queue),
+        .mon_status(mon_status),
+        .mon_features(mon_features),
+        .mon_queue_en(mon_queue_en),
         .ctx_req_valid(ctx_req_valid),
         .ctx_req_func(ctx_req_func),
         .ctx_req_queue(ctx_req_queue),
@@ -949,7 +956,7 @@ module vio_device_top #(
                        ctx_rsp_desc[NCTX*64-1:CTX_BLK*64], ctx_rsp_driver[CTX_AV*64 +: 64],
                        ctx_rsp_driver[NCTX*64-1:CTX_BLK*64], ctx_rsp_device,
                        live, notify_data, notify_drop, av_busy, us_busy, dispatch_locked,
-                       us_buf_rd_addr, us_buf_wr_addr, rd_rel, wr_rel};
+                       us_buf_rd_addr, us_buf_wr_addr, rd_rel, wr_rel, mon_status, mon_features, mon_queue_en};
 
 endmodule
 

@@ -163,6 +163,12 @@ module vio_virtio_regs #(
     output logic      [7:0]             ev_queue_reset_func,
     output logic      [15:0]            ev_queue_reset_queue,
 
+    // function state for the firmware (management port): device_status, negotiated features
+    // (0 before FEATURES_OK), queue_enable bits; function f in bits [f*W +: W]
+    output logic      [NUM_FUNC*8-1:0]  mon_status,
+    output logic      [NUM_FUNC*128-1:0] mon_features,
+    output logic      [NUM_FUNC*MAX_QUEUES-1:0] mon_queue_en,
+
     // queue context read port for the ring engine
     // (port p in bits [p*W +: W] of every field)
     input  wire logic [CTX_PORTS-1:0]     ctx_req_valid,
@@ -699,6 +705,14 @@ module vio_virtio_regs #(
             ev_queue_reset_valid <= 1'b0;
             stat_notify_drop <= 1'b0;
             stat_notify_drop_count <= 32'd0;
+        end
+    end
+
+    always_comb begin
+        for (int f = 0; f < NUM_FUNC; f++) begin
+            mon_status[f*8 +: 8] = status[f];
+            mon_features[f*128 +: 128] = status[f][S_FEATURES_OK] ? drfeat[f] : '0;
+            for (int q = 0; q < MAX_QUEUES; q++) mon_queue_en[f*MAX_QUEUES + q] = q_en[f][q];
         end
     end
 
