@@ -33,6 +33,7 @@ class Mutation:
     entry: str = "tests/rtl/test_shell.py"  # pytest file that runs it
 
 DEVICE = "tests/rtl/test_device.py"
+CTRLQ = "tests/rtl/test_vio_net_ctrlq.py"
 
 
 MUTATIONS = [
@@ -71,6 +72,14 @@ MUTATIONS = [
     Mutation("blk IN data byte corrupted", "vio_blk_req.sv",
              "buf_wr_data <= s_axis_be_rd_tdata;", "buf_wr_data <= s_axis_be_rd_tdata ^ 512'h100;",
              "test_init_and_io_smoke", DEVICE),
+    # the control-queue engine against pymodel's NetCtrl playing the firmware
+    Mutation("control command byte corrupted in the mailbox", "vio_net_ctrlq.sv",
+             "cmd_buf[512 * 32'(row_i) +: 512] <= cap_data;", "cmd_buf[512 * 32'(row_i) +: 512] <= cap_data ^ 512'h100;",
+             "test_random_commands", CTRLQ),
+    Mutation("firmware timeout answers OK instead of VIRTIO_NET_ERR", "vio_net_ctrlq.sv",
+             "buf_wr_data <= {504'd0, ACK_ERR};", "buf_wr_data <= {504'd0, 8'd0};", "test_firmware_timeout", CTRLQ),
+    Mutation("control response not clamped to the writable room", "vio_net_ctrlq.sv",
+             "if (64'(done_n) > wr_bytes) done_n = wr_bytes[31:0];", "", "test_rsp_len_clamped", CTRLQ),
 ]
 
 
