@@ -34,6 +34,7 @@ class Mutation:
 
 DEVICE = "tests/rtl/test_device.py"
 CTRLQ = "tests/rtl/test_vio_net_ctrlq.py"
+NET_TX = "tests/rtl/test_vio_net_tx.py"
 
 
 MUTATIONS = [
@@ -80,6 +81,16 @@ MUTATIONS = [
              "buf_wr_data <= {504'd0, ACK_ERR};", "buf_wr_data <= {504'd0, 8'd0};", "test_firmware_timeout", CTRLQ),
     Mutation("control response not clamped to the writable room", "vio_net_ctrlq.sv",
              "if (64'(done_n) > wr_bytes) done_n = wr_bytes[31:0];", "", "test_rsp_len_clamped", CTRLQ),
+    # the TX engine against pymodel's extract_tx (and scapy's checksums)
+    Mutation("TX checksum of an odd csum_start not byte-swapped", "vio_net_tx.sv",
+             "csum <= ~(h_cs_start[0] ? {fold2[7:0], fold2[15:8]} : fold2);", "csum <= ~fold2;",
+             "test_csum_offload", NET_TX),
+    Mutation("TX last beat keeps every byte", "vio_net_tx.sv",
+             "q_keep[q_wp] <= (sp_row == last_row) ? tail_keep : '1;", "q_keep[q_wp] <= '1;",
+             "test_random_mix", NET_TX),
+    Mutation("TX gso_type not a DEVICE_NEEDS_RESET", "vio_net_tx.sv",
+             "else if (h_gso != 8'd0 || (h_needs_csum && !neg_csum))", "else if (h_needs_csum && !neg_csum)",
+             "test_bad_inputs", NET_TX),
 ]
 
 
