@@ -113,6 +113,7 @@ class Target:
         self.mem = RefMap(ref.num_func, ref.reg_bar, ref.windows, ref.salt)   # own copy, same power-on content
         self.ready_prob = 1.0
         self.max_lat = 1
+        self.min_lat = 1
         self.expected: deque[RegReq] = deque()        # accepted by the demux, not yet seen here
         self.rsp: deque[tuple[int, int, RegReq]] = deque()   # (due cycle, data, request)
         self.last_due = -1
@@ -202,12 +203,13 @@ class TB:
     def check(self):
         assert not self.errors, "\n".join(self.errors[:10])
 
-    def configure(self, ready: list[float] | float = 1.0, latency: list[int] | int = 1, gap: float = 0.0):
-        """Target ready probabilities, target maximum read latencies, master idle probability."""
+    def configure(self, ready: list[float] | float = 1.0, latency: list[int] | int = 1, gap: float = 0.0,
+                  min_latency: int = 1):
+        """Target ready probabilities, target maximum (and minimum) read latencies, master idle probability."""
         ready = ready if isinstance(ready, list) else [ready] * 3
         latency = latency if isinstance(latency, list) else [latency] * 3
         for t, r, lat in zip(self.targets, ready, latency):
-            t.ready_prob, t.max_lat = r, lat
+            t.ready_prob, t.max_lat, t.min_lat = r, lat, min(min_latency, lat)
         self.gap_prob = gap
 
     def randomize_targets(self, gap: float | None = None):
@@ -407,7 +409,7 @@ class TB:
                 tgt.mem.write(t, func, bar, addr, be, wdata)
             else:
                 data = tgt.mem.read(t, func, bar, addr)
-                due = max(self.cycle + random.randint(1, tgt.max_lat) - 1, tgt.last_due + 1)
+                due = max(self.cycle + random.randint(tgt.min_lat, tgt.max_lat) - 1, tgt.last_due + 1)
                 tgt.last_due = due
                 tgt.rsp.append((due, data, exp))
                 tgt.reads += 1
@@ -595,7 +597,7 @@ async def test_stray_target_responses_ignored(dut):
 async def test_reset_with_reads_outstanding(dut):
     """Reset drops reads in flight; afterwards every request is answered correctly."""
     tb = await start(dut)
-    tb.configure(ready=1.0, latency=6)
+    tb.configure(ready=1.0, latency=20, min_latency=20)   # every read stays in flight long enough to be caught
     for i in range(6):
         tb.read(0, tb.reg_bar, tb.ref.windows[APP][0] + 4 * i)
     await tb.wait_until(lambda: tb.req_q.empty() and not tb.master_busy and len(tb.inflight) >= 3,
