@@ -319,8 +319,10 @@ class TB:
 
     # -- buffers -------------------------------------------------------------
     def alloc(self, n: int) -> int:
+        # the next allocation starts past this one: (n + 64 + gap) & ~0x3F alone can be short of the
+        # random start offset, so a later buffer's bytes overwrote this one's tail in host memory
         addr = self.next_addr + random.randrange(64)
-        self.next_addr += (n + 64 + random.randrange(4096)) & ~0x3F
+        self.next_addr = (addr + n + 64 + random.randrange(4096)) & ~0x3F
         return addr
 
     @staticmethod
