@@ -7,6 +7,7 @@ import random
 from typing import Iterator
 
 from cocotb.simtime import get_sim_time
+from cocotb.triggers import RisingEdge
 
 
 def now() -> str:
@@ -34,8 +35,6 @@ async def serve_buffer_ram(dut, rd_ram: bytearray, wr_ram: bytearray) -> None:
     ``buf_wr_en/addr/be/data`` (row numbers, byte enables) store into ``wr_ram``;
     ``buf_rd_en/addr`` return the row of ``rd_ram`` on ``buf_rd_data`` one cycle later.
     """
-    from cocotb.triggers import RisingEdge
-
     while True:
         await RisingEdge(dut.clk)
         if int(dut.buf_wr_en.value):

@@ -8,8 +8,11 @@ A request of count 0 has no data frame.
 
 Every operation is reported to the scoreboard as a pymodel
 :class:`~pymodel.blk.BackendOp` the moment the request (and, for WRITE, its
-data) has arrived. Faults: ``fail_next`` makes the next operation answer
-status 1 (the device must turn it into VIRTIO_BLK_S_IOERR).
+data) has arrived. A WRITE frame with tkeep-0 beats is the device aborting
+the write (vio_blk_req, after a failed DMA read): nothing is written and no
+operation is reported. Every response is status 0: pymodel does not model
+backend failures, so they are exercised by the blk engine's focused bench
+(tb/blk_req), not here.
 """
 
 from __future__ import annotations
@@ -47,7 +50,6 @@ class DiskBackend:
         self.disks = disks
         self.on_op = on_op
         self.latency = latency
-        self.fail_next = 0
         self.ops: list[tuple[int, BackendOp]] = []
         self.aborted: list[tuple[int, int, int]] = []
         self.req = BeReqSink(BeReqBus.from_prefix(dut, "m_axis_be_req"), dut.clk, dut.rst)
@@ -70,7 +72,6 @@ class DiskBackend:
             disk = self.disks.get(func)
             if disk is None:
                 self._fail(f"request for function {func}, which has no disk")
-            status = 0
             if op == OP_WRITE:
                 data = b""
                 if count:
@@ -92,10 +93,7 @@ class DiskBackend:
                     self._fail(f"fn {func} vq {queue}: WRITE [{sector}, +{count}) beyond capacity {disk.capacity}")
                 self.ops.append((func, bop))
                 self.on_op(func, bop)
-                if self.fail_next:
-                    self.fail_next -= 1
-                    status = 1
-                elif count:
+                if count:
                     disk.write(sector, data)
             elif op == OP_READ:
                 if not disk.in_range(sector, count):
@@ -103,12 +101,8 @@ class DiskBackend:
                 bop = BackendOp(BackendOpKind.READ, sector, count)
                 self.ops.append((func, bop))
                 self.on_op(func, bop)
-                if self.fail_next:
-                    self.fail_next -= 1
-                    status = 1
                 if count:
-                    data = disk.read(sector, count) if status == 0 else bytes(count * SECTOR)
-                    await self.rd.send(AxiStreamFrame(data))
+                    await self.rd.send(AxiStreamFrame(disk.read(sector, count)))
             elif op == OP_FLUSH:
                 bop = BackendOp(BackendOpKind.FLUSH)
                 self.ops.append((func, bop))
@@ -119,4 +113,4 @@ class DiskBackend:
             lo, hi = self.latency
             if hi:
                 await ClockCycles(self.clk, random.randint(lo, hi))
-            await self.rsp.send(BeRspTransaction(tag=tag, status=status))
+            await self.rsp.send(BeRspTransaction(tag=tag, status=0))

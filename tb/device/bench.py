@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import random
@@ -188,7 +187,3 @@ class DeviceBench:
         assert not self.host.violations, "host-side violations:\n" + "\n".join(self.host.violations)
         self.sb.finish()
         self.log.info("host TLPs: %s", dict(self.host.counts))
-
-
-def image_copy(disk: Disk) -> Disk:
-    return Disk(image=bytearray(copy.copy(disk.read(0, disk.capacity))))

@@ -38,7 +38,6 @@ class Scoreboard:
         self.log = logging.getLogger("cocotb.tb.scoreboard")
         self.checker = Checker(functions, CheckerOptions(irq_slack=irq_slack_ns, raise_on_mismatch=True, strict_disable=True))
         self.counts = {"dma_rd": 0, "dma_wr": 0, "msix": 0, "backend": 0, "reg_rd": 0, "reg_wr": 0}
-        self.enabled = True
 
     def _fail(self, e: CheckError) -> None:
         m: Mismatch = e.args[0] if e.args and isinstance(e.args[0], Mismatch) else None  # type: ignore[assignment]
@@ -51,7 +50,7 @@ class Scoreboard:
         self.checker.host_write(addr, data)
 
     def on_dma(self, func: int, write: bool, addr: int, data: bytes, time_ns: float) -> None:
-        if not self.enabled or func not in self.checker.models:
+        if func not in self.checker.models:
             return
         self.counts["dma_wr" if write else "dma_rd"] += 1
         try:
@@ -63,7 +62,7 @@ class Scoreboard:
             self._fail(e)
 
     def on_msix(self, msg: MsixMessage) -> None:
-        if not self.enabled or msg.func not in self.checker.models:
+        if msg.func not in self.checker.models:
             return
         self.counts["msix"] += 1
         try:

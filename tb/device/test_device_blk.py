@@ -15,6 +15,7 @@ from cocotb.triggers import Timer
 from pymodel.features import BlkFeature as B
 from pymodel.features import DeviceType, Transport as T, validate_driver_features
 from pymodel.function import Region
+from pymodel.packed_layout import DescFlag, PackedDesc
 from tb.device.bench import DeviceBench
 from tb.pcie.usp_device import FAULT_CA
 from tb.device.virtio_pci import (
@@ -254,7 +255,6 @@ async def test_reset_mid_traffic(dut):
 
 
 # ---------------------------------------------------------------------------------------------- bad input
-from pymodel.packed_layout import DescFlag, PackedDesc  # noqa: E402
 
 
 async def expect_needs_reset(tb: DeviceBench, f: int, what: str) -> None:

@@ -56,6 +56,7 @@ from pymodel.features import NetFeature as NF
 from pymodel.memory import SparseMemory
 from pymodel.net import NetConfig
 from pymodel.net_ctrl import Ack, NetCtrl
+from tb.engine_ports import feed_buffer, serve_ctx, serve_rd_status, sink_used, serve_wr_status
 from tb.util import now, serve_buffer_ram
 
 DMA_OK = 0
@@ -212,16 +213,7 @@ class TB:
 
     # -- models --------------------------------------------------------------
     async def _ctx_responder(self):
-        d = self.dut
-        while True:
-            await RisingEdge(d.clk)
-            if int(d.ctx_req_valid.value):
-                f = int(d.ctx_req_func.value)
-                d.ctx_rsp_live.value = int(self.live[f]) if f < self.num_func else 0
-                d.ctx_rsp_features.value = NEGOTIATED[f % 2] if f < self.num_func else 0
-                d.ctx_rsp_valid.value = 1
-            else:
-                d.ctx_rsp_valid.value = 0
+        await serve_ctx(self.dut, lambda f: (self.live[f], NEGOTIATED[f % 2]) if f < self.num_func else (False, 0))
 
     def _check_desc(self, kind: str, f: int, addr: int, ram: int, n: int, tag: int):
         """Descriptor checks: tag, length, inside one segment, RAM address = base + stream offset."""
@@ -303,32 +295,17 @@ class TB:
 
     async def _rd_status(self):
         """One read status per cycle; the data lands in the RAM model with it."""
-        d = self.dut
-        while True:
-            await RisingEdge(d.clk)
-            d.s_axis_rd_desc_status_valid.value = 0
-            if self.rd_status_q:
-                addr, ram, n, tag, err = self.rd_status_q.pop(random.randrange(len(self.rd_status_q)))
-                self.rd_ram[ram:ram + n] = self.mem.read(addr, n) if err == DMA_OK else random.randbytes(n)
-                d.s_axis_rd_desc_status_tag.value = tag
-                d.s_axis_rd_desc_status_error.value = err
-                d.s_axis_rd_desc_status_valid.value = 1
-                self.rd_inflight -= 1
+        await serve_rd_status(self.dut, self.rd_status_q, lambda: self.mem, self.rd_ram, self._rd_done)
+
+    def _rd_done(self):
+        self.rd_inflight -= 1
 
     async def _wr_status(self):
         """One write status per cycle; the bytes are taken from the write RAM then."""
-        d = self.dut
-        while True:
-            await RisingEdge(d.clk)
-            d.s_axis_wr_desc_status_valid.value = 0
-            if self.wr_status_q:
-                addr, ram, n, tag, err = self.wr_status_q.pop(random.randrange(len(self.wr_status_q)))
-                if err == DMA_OK:
-                    self.mem.write(addr, bytes(self.wr_ram[ram:ram + n]))
-                d.s_axis_wr_desc_status_tag.value = tag
-                d.s_axis_wr_desc_status_error.value = err
-                d.s_axis_wr_desc_status_valid.value = 1
-                self.wr_inflight -= 1
+        await serve_wr_status(self.dut, self.wr_status_q, lambda: self.mem, self.wr_ram, self._wr_done)
+
+    def _wr_done(self):
+        self.wr_inflight -= 1
 
     async def _ram_ports(self):
         await serve_buffer_ram(self.dut, self.rd_ram, self.wr_ram)
@@ -401,14 +378,7 @@ class TB:
 
     # -- used sink, monitors ---------------------------------------------------
     async def _used_sink(self):
-        d = self.dut
-        while True:
-            d.m_axis_used_ready.value = int(random.random() < self.used_ready_p)
-            await RisingEdge(d.clk)
-            if int(d.m_axis_used_valid.value) and int(d.m_axis_used_ready.value):
-                self.used.append(dict(func=int(d.m_axis_used_func.value), queue=int(d.m_axis_used_queue.value),
-                                      id=int(d.m_axis_used_id.value), len=int(d.m_axis_used_len.value),
-                                      num_desc=int(d.m_axis_used_num_desc.value)))
+        await sink_used(self.dut, self.used, lambda: self.used_ready_p)
 
     async def _monitor(self):
         d = self.dut
@@ -547,35 +517,10 @@ class TB:
         return Expect(used_len=min(out.used_len, buf.writable_len), mem=mem2)
 
     async def feed(self, req: Req):
-        d = self.dut
         self.cur = req
-        segs = req.buf.segments
-        for i, s in enumerate(segs):
-            while random.random() < 0.3:
-                await RisingEdge(d.clk)
-            d.s_axis_seg_addr.value = s.addr
-            d.s_axis_seg_len.value = s.length
-            d.s_axis_seg_write.value = int(s.writable)
-            d.s_axis_seg_error.value = int(req.seg_error and i == len(segs) - 1)
-            d.s_axis_seg_last.value = int(i == len(segs) - 1)
-            d.s_axis_seg_valid.value = 1
-            await RisingEdge(d.clk)
-            while not int(d.s_axis_seg_ready.value):
-                await RisingEdge(d.clk)
-            d.s_axis_seg_valid.value = 0
-        d.s_axis_buf_func.value = req.func
-        d.s_axis_buf_queue.value = req.queue
-        d.s_axis_buf_id.value = req.id
-        d.s_axis_buf_slot_first.value = random.randrange(1 << 16)
-        d.s_axis_buf_wrap_first.value = random.randrange(2)
-        d.s_axis_buf_num_desc.value = req.num_desc
-        d.s_axis_buf_indirect.value = int(len(segs) > 4)
-        d.s_axis_buf_error.value = int(req.rec_error)
-        d.s_axis_buf_valid.value = 1
-        await RisingEdge(d.clk)
-        while not int(d.s_axis_buf_ready.value):
-            await RisingEdge(d.clk)
-        d.s_axis_buf_valid.value = 0
+        await feed_buffer(self.dut, req.buf.segments, func=req.func, queue=req.queue, buf_id=req.id, num_desc=req.num_desc,
+                          seg_error=req.seg_error, rec_error=req.rec_error,
+                          indirect=len(req.buf.segments) > 4)
 
     async def idle(self, limit: int = 200000):
         d = self.dut

@@ -56,6 +56,7 @@ from pymodel.errors import DeviceNeedsReset
 from pymodel.features import NetFeature
 from pymodel.memory import SparseMemory
 from pymodel.net import NetHdr, internet_checksum, net_hdr_size, extract_tx
+from tb.engine_ports import feed_buffer, serve_ctx, serve_rd_status, sink_used
 from tb.util import now
 
 DMA_OK = 0
@@ -178,16 +179,7 @@ class TB:
 
     # -- models --------------------------------------------------------------
     async def _ctx_responder(self):
-        d = self.dut
-        while True:
-            await RisingEdge(d.clk)
-            if int(d.ctx_req_valid.value):
-                f = int(d.ctx_req_func.value)
-                d.ctx_rsp_live.value = int(self.live[f]) if f < self.num_func else 0
-                d.ctx_rsp_features.value = self.features[f] if f < self.num_func else 0
-                d.ctx_rsp_valid.value = 1
-            else:
-                d.ctx_rsp_valid.value = 0
+        await serve_ctx(self.dut, lambda f: (self.live[f], self.features[f]) if f < self.num_func else (False, 0))
 
     def _check_desc(self, f: int, addr: int, ram: int, n: int, tag: int):
         pkt = self.cur
@@ -234,18 +226,10 @@ class TB:
 
     async def _rd_status(self):
         """One read status per cycle; the data lands in the RAM model with it."""
-        d = self.dut
-        while True:
-            await RisingEdge(d.clk)
-            d.s_axis_rd_desc_status_valid.value = 0
-            if self.rd_status_q:
-                addr, ram, n, tag, err = self.rd_status_q.pop(random.randrange(len(self.rd_status_q)))
-                k = max(0, min(n, len(self.ram) - ram))     # a bad range was reported already
-                self.ram[ram:ram + k] = self.mem.read(addr, k) if err == DMA_OK else random.randbytes(k)
-                d.s_axis_rd_desc_status_tag.value = tag
-                d.s_axis_rd_desc_status_error.value = err
-                d.s_axis_rd_desc_status_valid.value = 1
-                self.rd_inflight -= 1
+        await serve_rd_status(self.dut, self.rd_status_q, lambda: self.mem, self.ram, self._rd_done)
+
+    def _rd_done(self):
+        self.rd_inflight -= 1
 
     async def _ram_port(self):
         """buf_rd_en/addr -> buf_rd_data one cycle later (the RAM model; the DUT has no write port)."""
@@ -297,14 +281,7 @@ class TB:
                 self.partial = []
 
     async def _used_sink(self):
-        d = self.dut
-        while True:
-            d.m_axis_used_ready.value = int(random.random() < self.used_ready_p)
-            await RisingEdge(d.clk)
-            if int(d.m_axis_used_valid.value) and int(d.m_axis_used_ready.value):
-                self.used.append(dict(func=int(d.m_axis_used_func.value), queue=int(d.m_axis_used_queue.value),
-                                      id=int(d.m_axis_used_id.value), len=int(d.m_axis_used_len.value),
-                                      num_desc=int(d.m_axis_used_num_desc.value)))
+        await sink_used(self.dut, self.used, lambda: self.used_ready_p)
 
     async def _monitor(self):
         d = self.dut
@@ -448,35 +425,9 @@ class TB:
 
     # -- driving and checking ----------------------------------------------------
     async def feed(self, pkt: Pkt):
-        d = self.dut
-        segs = pkt.buf.segments
-        for i, s in enumerate(segs):
-            while random.random() < 0.3:
-                await RisingEdge(d.clk)
-            d.s_axis_seg_addr.value = s.addr
-            d.s_axis_seg_len.value = s.length
-            d.s_axis_seg_write.value = int(s.writable)
-            d.s_axis_seg_error.value = int(pkt.seg_error and i == len(segs) - 1)
-            d.s_axis_seg_last.value = int(i == len(segs) - 1)
-            d.s_axis_seg_valid.value = 1
-            await RisingEdge(d.clk)
-            while not int(d.s_axis_seg_ready.value):
-                await RisingEdge(d.clk)
-            d.s_axis_seg_valid.value = 0
-        d.s_axis_buf_func.value = pkt.func
-        d.s_axis_buf_queue.value = pkt.queue
-        d.s_axis_buf_id.value = pkt.id
-        d.s_axis_buf_slot_first.value = random.randrange(1 << 16)
-        d.s_axis_buf_wrap_first.value = random.randrange(2)
-        d.s_axis_buf_num_desc.value = pkt.num_desc
-        d.s_axis_buf_indirect.value = 0
-        d.s_axis_buf_error.value = int(pkt.rec_error)
-        d.s_axis_buf_valid.value = 1
-        await RisingEdge(d.clk)
-        while not int(d.s_axis_buf_ready.value):
-            await RisingEdge(d.clk)
+        await feed_buffer(self.dut, pkt.buf.segments, func=pkt.func, queue=pkt.queue, buf_id=pkt.id, num_desc=pkt.num_desc,
+                          seg_error=pkt.seg_error, rec_error=pkt.rec_error)
         self.cur = pkt
-        d.s_axis_buf_valid.value = 0
 
     async def idle(self, limit: int = 200000):
         d = self.dut
