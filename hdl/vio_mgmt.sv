@@ -97,7 +97,7 @@ module vio_mgmt #(
     output logic      [NUM_FUNC*48-1:0]      net_mac,
     output logic      [NUM_FUNC*16-1:0]      net_status,
     output logic      [NUM_FUNC*16-1:0]      net_pairs,
-    output logic      [NUM_FUNC*8-1:0]       net_rx_mode,
+    output logic      [NUM_FUNC*8-1:0]       net_rx_mode,     // FUNC_RX_MODE bits 7:0 (PROMISC .. NOBCAST, UNI/MULTI_OVERFLOW)
 
     // coalescing parameters (interrupt unit)
     input  wire logic [7:0]                  coal_rd_func,
@@ -136,7 +136,7 @@ module vio_mgmt #(
     logic [15:0] func_mac_hi;
     logic        st_link_up, st_announce;
     logic [15:0] pairs_max, pairs_curr;
-    logic        rx_promisc, rx_allmulti, rx_alluni, rx_nomulti, rx_nouni, rx_nobcast;
+    logic        rx_promisc, rx_allmulti, rx_alluni, rx_nomulti, rx_nouni, rx_nobcast, rx_uni_ovf, rx_multi_ovf;
     logic        func_apply;
     logic [7:0]  coal_sel_func;
     logic [15:0] coal_sel_vq;
@@ -211,6 +211,8 @@ module vio_mgmt #(
         .func_rx_mode_nomulti(rx_nomulti),
         .func_rx_mode_nouni(rx_nouni),
         .func_rx_mode_nobcast(rx_nobcast),
+        .func_rx_mode_uni_overflow(rx_uni_ovf),
+        .func_rx_mode_multi_overflow(rx_multi_ovf),
         .func_feat_lo(feat_lo),
         .func_feat_hi(feat_hi),
         .func_state_status(state_status),
@@ -281,7 +283,7 @@ module vio_mgmt #(
                                            func_mac_lo[31:24], func_mac_hi[7:0], func_mac_hi[15:8]};
             net_status[int'(sf)*16 +: 16] <= {14'd0, st_announce, st_link_up};
             net_pairs[int'(sf)*16 +: 16] <= pairs_curr;
-            net_rx_mode[int'(sf)*8 +: 8] <= {2'd0, rx_nobcast, rx_nouni, rx_nomulti, rx_alluni, rx_allmulti, rx_promisc};
+            net_rx_mode[int'(sf)*8 +: 8] <= {rx_multi_ovf, rx_uni_ovf, rx_nobcast, rx_nouni, rx_nomulti, rx_alluni, rx_allmulti, rx_promisc};
         end
         if (rst) begin
             status_seen <= '0;

@@ -107,6 +107,8 @@ module vio_mgmt_regs #(
     output logic                     func_rx_mode_nomulti,
     output logic                     func_rx_mode_nouni,
     output logic                     func_rx_mode_nobcast,
+    output logic                     func_rx_mode_uni_overflow,
+    output logic                     func_rx_mode_multi_overflow,
     input  wire logic [31:0]         func_feat_lo,
     input  wire logic [31:0]         func_feat_hi,
     input  wire logic [7:0]          func_state_status,
@@ -219,6 +221,8 @@ module vio_mgmt_regs #(
         func_rx_mode_nomulti      = hwif_out.FUNC_RX_MODE.NOMULTI.value;
         func_rx_mode_nouni        = hwif_out.FUNC_RX_MODE.NOUNI.value;
         func_rx_mode_nobcast      = hwif_out.FUNC_RX_MODE.NOBCAST.value;
+        func_rx_mode_uni_overflow   = hwif_out.FUNC_RX_MODE.UNI_OVERFLOW.value;
+        func_rx_mode_multi_overflow = hwif_out.FUNC_RX_MODE.MULTI_OVERFLOW.value;
         func_apply                = hwif_out.FUNC_APPLY.APPLY.value;
         coal_sel_func             = hwif_out.COAL_SEL.FUNC.value;
         coal_sel_vq               = hwif_out.COAL_SEL.VQ.value;

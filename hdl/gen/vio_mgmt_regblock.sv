@@ -440,6 +440,14 @@ module vio_mgmt_regblock (
                 logic next;
                 logic load_next;
             } NOBCAST;
+            struct {
+                logic next;
+                logic load_next;
+            } UNI_OVERFLOW;
+            struct {
+                logic next;
+                logic load_next;
+            } MULTI_OVERFLOW;
         } FUNC_RX_MODE;
         struct {
             struct {
@@ -627,6 +635,12 @@ module vio_mgmt_regblock (
             struct {
                 logic value;
             } NOBCAST;
+            struct {
+                logic value;
+            } UNI_OVERFLOW;
+            struct {
+                logic value;
+            } MULTI_OVERFLOW;
         } FUNC_RX_MODE;
         struct {
             struct {
@@ -1244,6 +1258,52 @@ module vio_mgmt_regblock (
         end
     end
     assign hwif_out.FUNC_RX_MODE.NOBCAST.value = field_storage.FUNC_RX_MODE.NOBCAST.value;
+    // Field: vio_mgmt.FUNC_RX_MODE.UNI_OVERFLOW
+    always_comb begin
+        automatic logic [0:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.FUNC_RX_MODE.UNI_OVERFLOW.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.FUNC_RX_MODE && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.FUNC_RX_MODE.UNI_OVERFLOW.value & ~decoded_wr_biten[6:6]) | (decoded_wr_data[6:6] & decoded_wr_biten[6:6]);
+            load_next_c = '1;
+        end
+        field_combo.FUNC_RX_MODE.UNI_OVERFLOW.next = next_c;
+        field_combo.FUNC_RX_MODE.UNI_OVERFLOW.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.FUNC_RX_MODE.UNI_OVERFLOW.value <= 1'h0;
+        end else begin
+            if(field_combo.FUNC_RX_MODE.UNI_OVERFLOW.load_next) begin
+                field_storage.FUNC_RX_MODE.UNI_OVERFLOW.value <= field_combo.FUNC_RX_MODE.UNI_OVERFLOW.next;
+            end
+        end
+    end
+    assign hwif_out.FUNC_RX_MODE.UNI_OVERFLOW.value = field_storage.FUNC_RX_MODE.UNI_OVERFLOW.value;
+    // Field: vio_mgmt.FUNC_RX_MODE.MULTI_OVERFLOW
+    always_comb begin
+        automatic logic [0:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.FUNC_RX_MODE.MULTI_OVERFLOW.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.FUNC_RX_MODE && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.FUNC_RX_MODE.MULTI_OVERFLOW.value & ~decoded_wr_biten[7:7]) | (decoded_wr_data[7:7] & decoded_wr_biten[7:7]);
+            load_next_c = '1;
+        end
+        field_combo.FUNC_RX_MODE.MULTI_OVERFLOW.next = next_c;
+        field_combo.FUNC_RX_MODE.MULTI_OVERFLOW.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.FUNC_RX_MODE.MULTI_OVERFLOW.value <= 1'h0;
+        end else begin
+            if(field_combo.FUNC_RX_MODE.MULTI_OVERFLOW.load_next) begin
+                field_storage.FUNC_RX_MODE.MULTI_OVERFLOW.value <= field_combo.FUNC_RX_MODE.MULTI_OVERFLOW.next;
+            end
+        end
+    end
+    assign hwif_out.FUNC_RX_MODE.MULTI_OVERFLOW.value = field_storage.FUNC_RX_MODE.MULTI_OVERFLOW.value;
     // Field: vio_mgmt.FUNC_APPLY.APPLY
     always_comb begin
         automatic logic [0:0] next_c;
@@ -1738,6 +1798,8 @@ module vio_mgmt_regblock (
             readback_data_var[3] = field_storage.FUNC_RX_MODE.NOMULTI.value;
             readback_data_var[4] = field_storage.FUNC_RX_MODE.NOUNI.value;
             readback_data_var[5] = field_storage.FUNC_RX_MODE.NOBCAST.value;
+            readback_data_var[6] = field_storage.FUNC_RX_MODE.UNI_OVERFLOW.value;
+            readback_data_var[7] = field_storage.FUNC_RX_MODE.MULTI_OVERFLOW.value;
         end
         if(rd_mux_addr == 10'h98) begin
             readback_data_var[31:0] = hwif_in.FUNC_FEAT_LO.VALUE.next;

@@ -265,12 +265,22 @@ package vio_mgmt_regblock_pkg;
     } vio_mgmt__FUNC_RX_MODE__NOBCAST__out_t;
 
     typedef struct {
+        logic value;
+    } vio_mgmt__FUNC_RX_MODE__UNI_OVERFLOW__out_t;
+
+    typedef struct {
+        logic value;
+    } vio_mgmt__FUNC_RX_MODE__MULTI_OVERFLOW__out_t;
+
+    typedef struct {
         vio_mgmt__FUNC_RX_MODE__PROMISC__out_t PROMISC;
         vio_mgmt__FUNC_RX_MODE__ALLMULTI__out_t ALLMULTI;
         vio_mgmt__FUNC_RX_MODE__ALLUNI__out_t ALLUNI;
         vio_mgmt__FUNC_RX_MODE__NOMULTI__out_t NOMULTI;
         vio_mgmt__FUNC_RX_MODE__NOUNI__out_t NOUNI;
         vio_mgmt__FUNC_RX_MODE__NOBCAST__out_t NOBCAST;
+        vio_mgmt__FUNC_RX_MODE__UNI_OVERFLOW__out_t UNI_OVERFLOW;
+        vio_mgmt__FUNC_RX_MODE__MULTI_OVERFLOW__out_t MULTI_OVERFLOW;
     } vio_mgmt__FUNC_RX_MODE__out_t;
 
     typedef struct {

@@ -294,6 +294,14 @@ FUNC_RX_MODE_NOBCAST_SHIFT = 5
 FUNC_RX_MODE_NOBCAST_WIDTH = 1
 FUNC_RX_MODE_NOBCAST_MASK = 0x00000020
 FUNC_RX_MODE_NOBCAST_RESET = 0
+FUNC_RX_MODE_UNI_OVERFLOW_SHIFT = 6
+FUNC_RX_MODE_UNI_OVERFLOW_WIDTH = 1
+FUNC_RX_MODE_UNI_OVERFLOW_MASK = 0x00000040
+FUNC_RX_MODE_UNI_OVERFLOW_RESET = 0
+FUNC_RX_MODE_MULTI_OVERFLOW_SHIFT = 7
+FUNC_RX_MODE_MULTI_OVERFLOW_WIDTH = 1
+FUNC_RX_MODE_MULTI_OVERFLOW_MASK = 0x00000080
+FUNC_RX_MODE_MULTI_OVERFLOW_RESET = 0
 
 # FUNC_FEAT_LO: Function negotiated features, low word
 FUNC_FEAT_LO_OFFSET = 0x098
@@ -508,6 +516,8 @@ REGISTERS: tuple[Register, ...] = (
         Field('NOMULTI', 3, 1, 0, 'rw', 'r', None, None, False, False, False, True),
         Field('NOUNI', 4, 1, 0, 'rw', 'r', None, None, False, False, False, True),
         Field('NOBCAST', 5, 1, 0, 'rw', 'r', None, None, False, False, False, True),
+        Field('UNI_OVERFLOW', 6, 1, 0, 'rw', 'r', None, None, False, False, False, True),
+        Field('MULTI_OVERFLOW', 7, 1, 0, 'rw', 'r', None, None, False, False, False, True),
     )),
     Register('FUNC_FEAT_LO', 'Function negotiated features, low word', 0x098, 1, 4, (
         Field('VALUE', 0, 32, None, 'r', 'w', None, None, False, False, False, False),
