@@ -161,6 +161,149 @@ uint32_t vio_fw_ctrl(vio_fw *fw, uint8_t func, const uint8_t *cmd, uint32_t cmd_
  * NetCtrl.coalescing).  Returns 0, or -1 if func is out of range. */
 int vio_fw_coalescing(const vio_fw *fw, uint8_t func, uint16_t vq, vio_coal *out);
 
+
+/* ======================================================================
+ * Firmware main loop over the management port (fw_mmio.c, fw_loop.c).
+ * Everything below talks to the device only through the HAL (vio_hal.h),
+ * with offsets from the generated vio_mgmt_regs.h.
+ * ====================================================================== */
+
+/* What a real firmware reads from its flash / devicetree, per function. */
+typedef struct vio_fw_board_func {
+    uint8_t is_net;     /* 1: virtio-net function (provisioned, served); 0: not ours (e.g. blk) */
+    uint8_t link_up;    /* link status after boot */
+    uint16_t max_pairs; /* max_virtqueue_pairs (1..VIO_FW_MAX_PAIRS) */
+    uint8_t mac[6];     /* MAC after reset */
+    uint16_t pad_;
+} vio_fw_board_func;
+
+typedef struct vio_fw_board {
+    uint8_t num_funcs;         /* functions 0..num_funcs-1 (clamped to VIO_FW_MAX_FUNCS) */
+    uint8_t pad_[3];
+    uint32_t ctrlq_timeout_us; /* written to CTRLQ_TIMEOUT at boot; 0: leave the device's value */
+    vio_fw_board_func func[VIO_FW_MAX_FUNCS];
+} vio_fw_board;
+
+/* vio_fw_poll result bits (what one iteration handled). */
+#define VIO_FW_POLL_CTRLQ 0x01u      /* a command was answered (CTRLQ_DONE written) */
+#define VIO_FW_POLL_FUNC_EVENT 0x02u /* functions rescanned (IRQ_STATUS.FUNC_EVENT) */
+#define VIO_FW_POLL_TIMEOUT 0x04u    /* IRQ_STATUS.CTRLQ_TIMEOUT seen and counted */
+#define VIO_FW_POLL_OVERSIZE 0x08u   /* the answered command did not fit the mailbox: ERR */
+#define VIO_FW_POLL_STALE 0x10u      /* a command timed out while being served: not answered */
+
+/* Counters of the loop since vio_fw_boot. */
+typedef struct vio_fw_loop_stats {
+    uint32_t polls;       /* vio_fw_poll calls that returned >= 0 */
+    uint32_t served;      /* commands answered (CTRLQ_DONE), oversize ones included */
+    uint32_t oversize;    /* commands answered ERR because CMD_LEN exceeded the mailbox */
+    uint32_t timeouts;    /* IRQ_STATUS.CTRLQ_TIMEOUT events */
+    uint32_t stale;       /* commands executed but not answered (timed out meanwhile) */
+    uint32_t func_events; /* rescans */
+    uint32_t resets;      /* vio_fw_func_reset calls from rescans */
+    uint32_t features_ok; /* vio_fw_features_ok calls from rescans */
+    uint32_t reenables;   /* vio_fw_queue_reenabled calls from rescans */
+    uint32_t mmio_reads;  /* HAL reads issued by the loop and the MMIO ops */
+    uint32_t mmio_writes; /* HAL writes issued (shadowed writes that changed nothing are skipped) */
+} vio_fw_loop_stats;
+
+/* Device state the MMIO-backed vio_dev_ops keep.  Opaque; public only so it
+ * can be static.  The management block's indexed RW registers (FUNC_* /
+ * COAL_* / FILTER_*, 0x80..0xFF) are written only by the firmware, so a
+ * write of the value a register already holds is skipped (reg/reg_known). */
+typedef struct vio_fw_mmio_func {
+    uint8_t mac[6];
+    uint8_t rx_mode;   /* FUNC_RX_MODE value: VIO_RX_* bits + UNI/MULTI_OVERFLOW */
+    uint8_t cached;    /* which of feat / state / qen are valid (only while caching) */
+    uint16_t status;   /* FUNC_NET_STATUS value */
+    uint16_t max_pairs;
+    uint16_t curr_pairs;
+    uint16_t pad_;
+    uint32_t state;    /* FUNC_STATE (cache) */
+    uint32_t qen;      /* FUNC_QUEUE_EN (cache) */
+    uint64_t feat;     /* FUNC_FEAT_HI:LO (cache) */
+    uint64_t guest_offloads; /* no device register: firmware state only */
+    uint32_t vlans[VIO_VLAN_IDS / 32u]; /* the VLAN table as written to the device */
+} vio_fw_mmio_func;
+
+typedef struct vio_fw_mmio {
+    uint32_t reg[32];        /* shadow of the RW registers at 0x80 + 4*i */
+    uint32_t reg_known;      /* bit i: reg[i] holds the register's value */
+    uint8_t caching;         /* 1: feature / state / queue-enable reads are cached (one command) */
+    uint8_t pad_[3];
+    vio_fw_loop_stats *stats; /* access counters (may be NULL) */
+    vio_fw_mmio_func func[VIO_FW_MAX_FUNCS];
+} vio_fw_mmio;
+
+/* vio_dev_ops over the management registers; ctx is a vio_fw_mmio *.
+ * Reads: features (FUNC_SEL + FUNC_FEAT_LO/HI; word 1 reads 0: the port
+ * shows bits 63:0 only), num_queues (FUNC_STATE), queue_enabled
+ * (FUNC_QUEUE_EN; vq >= 32 reads 0), max_pairs (the provisioned value).
+ * Effects: MAC / status / curr_pairs / rx mode are shadowed per function and
+ * written together + FUNC_APPLY; the MAC table is FILTER_CMD.CLEAR + one
+ * WRITE_MAC per entry (unicast first) + the overflow bits in FUNC_RX_MODE,
+ * and -- CLEAR also zeroes the VLAN table -- every non-zero VLAN word is
+ * written again; a VLAN is a read-modify-write of the shadowed word +
+ * WRITE_VLAN; coalescing is COAL_SEL/MAX_PKTS/MAX_USECS/APPLY; guest
+ * offloads have no device register (kept in vio_fw_mmio). */
+extern const vio_dev_ops vio_fw_mmio_ops;
+
+/* Shared by fw_mmio.c and fw_loop.c only (hidden: not exported by the host
+ * library).  Every HAL access of the loop goes through these (counted;
+ * writes to the shadowed registers skipped when unchanged). */
+#if defined(__GNUC__)
+#define VIO_FW_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define VIO_FW_HIDDEN
+#endif
+VIO_FW_HIDDEN uint32_t vio_fw_mmio_rd(vio_fw_mmio *m, uint32_t off);
+VIO_FW_HIDDEN void vio_fw_mmio_wr(vio_fw_mmio *m, uint32_t off, uint32_t v);
+/* FUNC_SEL = func (if not already), then read the FUNC_* register at off. */
+VIO_FW_HIDDEN uint32_t vio_fw_mmio_func_rd(vio_fw_mmio *m, uint8_t func, uint32_t off);
+/* Forget every register shadow and cache, zero the per-function state. */
+VIO_FW_HIDDEN void vio_fw_mmio_reset(vio_fw_mmio *m, vio_fw_loop_stats *stats);
+/* Start (1) / end (0) a cached section: reads of features, FUNC_STATE and
+ * FUNC_QUEUE_EN are served from the first read until the section ends. */
+VIO_FW_HIDDEN void vio_fw_mmio_caching(vio_fw_mmio *m, int on);
+
+/* Bring the firmware up on the management port (the first thing a DPU core
+ * runs): checks ID, binds vio_fw_mmio_ops (static state: one loop per
+ * image), provisions every net function of `board` (vio_fw_provision:
+ * MAC, max pairs, link, reset values incl. coalescing 0 and empty filters),
+ * writes CTRLQ_TIMEOUT if board->ctrlq_timeout_us != 0, records every
+ * function's device_status and queue-enable bits (the rescan baseline),
+ * clears and enables the IRQ_STATUS causes CTRLQ / FUNC_EVENT /
+ * CTRLQ_TIMEOUT.  Returns 0; -1 if ID is not VMG1 (nothing written), -2 if a
+ * net function could not be provisioned (max_pairs 0 or too large). */
+int vio_fw_boot(vio_fw *fw, const vio_fw_board *board);
+
+/* ONE iteration of the service loop: hal_irq_wait(timeout_us), then
+ *   - read IRQ_STATUS and clear (W1C) the causes seen, before handling them
+ *     (an event while handling raises the line again);
+ *   - CTRLQ_TIMEOUT: counted; the timed-out command is not answered;
+ *   - FUNC_EVENT: rescan every net function (FUNC_STATE, FUNC_QUEUE_EN):
+ *     a device_status bit that went 0 (status written 0, or a reset missed
+ *     between two scans and already followed by ACKNOWLEDGE..) ->
+ *     vio_fw_func_reset; FEATURES_OK newly set -> vio_fw_features_ok; each
+ *     queue-enable bit that rose -> vio_fw_queue_reenabled (in this order);
+ *   - CTRLQ (or the wait timed out: a lost edge is recovered by polling
+ *     CTRLQ_STATUS.VALID): if VALID, read CTRLQ_LEN and ceil(CMD_LEN/4)
+ *     CMD_DATA words, run vio_fw_ctrl with rsp_room = RSP_ROOM (clamped to
+ *     the mailbox), write the RSP_DATA words, CTRLQ_RSP, CTRLQ_DONE.
+ *     CMD_LEN larger than the mailbox (the engine passes the true length):
+ *     answered ERR (1 byte) without running it (the firmware cannot see it
+ *     whole).  A command of a function that is not a net function: ERR.
+ *     A framing error (CMD_LEN < 2 or RSP_ROOM 0; the engine drops those
+ *     itself): answered with RSP_LEN 0.  Before CTRLQ_DONE the loop reads
+ *     IRQ_STATUS: if CTRLQ_TIMEOUT rose meanwhile, the engine already
+ *     answered ERR and dropped the command -- the answer is not written (its
+ *     effects were applied: the device stays what the firmware programmed).
+ * Returns the VIO_FW_POLL_* bits handled (0: nothing, e.g. a timeout), or
+ * -1 if hal_irq_wait reported an error (the host asks the loop to stop). */
+int vio_fw_poll(vio_fw *fw, uint32_t timeout_us);
+
+/* Counters since vio_fw_boot. */
+void vio_fw_loop_stats_get(vio_fw_loop_stats *out);
+
 #ifdef __cplusplus
 }
 #endif
