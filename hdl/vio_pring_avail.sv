@@ -45,6 +45,56 @@
 // walked (for vio_virtio_regs' func_quiesced, with the other engines').
 // A notification that arrives while another is served waits (notify ready
 // low).
+//
+// RX buffer fetch (s_axis_fetch_*, for the virtio-net receive engine, which
+// must not consume anything until a whole frame is placed): a fetch asks for
+// at most ONE buffer of (func, queue), starting at (fetch_slot, fetch_wrap)
+// when fetch_cursor is 1, else at the context's position, and does NOT write
+// the context. It always produces exactly one record with m_axis_buf_fetch
+// set, and m_axis_buf_slot_next/wrap_next (given with every record, of
+// notifications too) say where the ring continues after that buffer
+// (wrapping at the queue size, the wrap counter flips); the engine peeks
+// buffer after buffer with the cursor and then commits.
+//   * a buffer: its segments, then its record (none 0), as for notifications
+//     (chains, indirect tables, across the ring end);
+//   * none (m_axis_buf_none 1, no segments before it, num_desc 0, id 0,
+//     slot_first = slot_next = the start position): (func, queue) out of
+//     range (start = the cursor, or slot 0 / wrap 1), queue not enabled,
+//     function not live, size 0, start slot >= size, func_reset[f] high, a
+//     queue or function reset of that queue before the head was taken, or
+//     the descriptor at the start not available;
+//   * malformed chain / DMA error: one needs_reset_set[f] pulse as for
+//     notifications; segments already emitted are closed with the error
+//     segment and the record has error 1 (none 0); when no segment was
+//     emitted the record has error 1 AND none 1 (nothing precedes it on
+//     m_axis_seg). slot_next = slot_first = the head (nothing to consume).
+// The descriptor batch is read again for every fetch (no caching across
+// fetches: one DMA read of up to BATCH descriptors per fetch, plus the table
+// reads of an indirect buffer).
+// Arbitration when idle: a waiting fetch goes before a waiting
+// notification (RX latency), except right after a fetch was accepted, when a
+// waiting notification is served first (no starvation). A notification
+// still serves every available buffer in one go and writes the context.
+//
+// Commit (s_commit_*, one-cycle pulse, no ready, always accepted): the
+// context of (func, queue) := (slot, wrap). Ignored when (func, queue) is out
+// of range or func_reset[f] is high; a queue reset of the same queue in the
+// same cycle wins. The slot is not checked against the queue size (a context
+// at or past the size is never walked: a later notification is ignored, a
+// later fetch without cursor answers none). A commit while a walk of the same
+// queue is in progress: the commit wins. A notification walk of that queue
+// finishes its current buffer, writes nothing back and stops (as on a reset;
+// RX queues never get notifications in the device, so this only bounds the
+// damage); a fetch in progress keeps the start position it read and its
+// answer is unaffected (a fetch without cursor reads the context in the
+// cycle its queue configuration arrives, S_CTX_WAIT: a commit up to that
+// cycle's edge is not seen, one before it is).
+//
+// walk_func/queue/fetch/active name the walk the m_axis_seg / m_axis_buf
+// beats belong to; they are set when a notification or fetch is accepted and
+// stay stable until the walk ends (a fetch: its record's handshake), so a
+// router can pick the consumer before the first segment. busy and
+// func_quiesced cover fetches too.
 
 `resetall
 `timescale 1ns / 1ps
@@ -68,6 +118,22 @@ module vio_pring_avail #(
     output logic                         s_axis_notify_ready,
     input  wire logic [7:0]              s_axis_notify_func,
     input  wire logic [15:0]             s_axis_notify_queue,
+
+    // RX buffer fetch: at most one buffer of (func, queue), the context is not advanced
+    input  wire logic                    s_axis_fetch_valid,
+    output logic                         s_axis_fetch_ready,
+    input  wire logic [7:0]              s_axis_fetch_func,
+    input  wire logic [15:0]             s_axis_fetch_queue,
+    input  wire logic                    s_axis_fetch_cursor,   // 1: start at slot/wrap; 0: at the context
+    input  wire logic [15:0]             s_axis_fetch_slot,
+    input  wire logic                    s_axis_fetch_wrap,
+
+    // commit: the context of (func, queue) := (slot, wrap); one-cycle pulse, no ready
+    input  wire logic                    s_commit_valid,
+    input  wire logic [7:0]              s_commit_func,
+    input  wire logic [15:0]             s_commit_queue,
+    input  wire logic [15:0]             s_commit_slot,
+    input  wire logic                    s_commit_wrap,
 
     // queue context (vio_virtio_regs ctx_req/ctx_rsp)
     output logic                         ctx_req_valid,
@@ -114,6 +180,10 @@ module vio_pring_avail #(
     output logic      [15:0]             m_axis_buf_num_desc,   // ring slots consumed
     output logic                         m_axis_buf_indirect,
     output logic                         m_axis_buf_error,
+    output logic                         m_axis_buf_fetch,      // the record answers a fetch
+    output logic                         m_axis_buf_none,       // fetch answer without a buffer (no segments before it)
+    output logic      [15:0]             m_axis_buf_slot_next,  // ring position after this buffer
+    output logic                         m_axis_buf_wrap_next,
 
     // segments of the buffers
     output logic                         m_axis_seg_valid,
@@ -126,8 +196,14 @@ module vio_pring_avail #(
 
     // status
     output logic      [NUM_FUNC-1:0]     needs_reset_set,       // pulse: malformed ring / DMA error
-    output logic                         busy,                  // a notification is being served
-    output logic      [NUM_FUNC-1:0]     func_quiesced          // level: nothing of function f in flight here
+    output logic                         busy,                  // a notification or fetch is being served
+    output logic      [NUM_FUNC-1:0]     func_quiesced,         // level: nothing of function f in flight here
+
+    // the walk the current m_axis_seg / m_axis_buf beats belong to
+    output logic      [7:0]              walk_func,
+    output logic      [15:0]             walk_queue,
+    output logic                         walk_fetch,
+    output logic                         walk_active
 );
 
     // ------------------------------------------------------------------
@@ -171,7 +247,7 @@ module vio_pring_avail #(
 
     typedef enum logic [3:0] {
         S_IDLE, S_CTX_REQ, S_CTX_WAIT, S_FETCH, S_DMA_WAIT, S_RD, S_PARSE,
-        S_SEG, S_BUF, S_ERR, S_ERR_SEG, S_ERR_BUF
+        S_SEG, S_BUF, S_ERR, S_ERR_SEG, S_ERR_BUF, S_NONE
     } state_t;
 
     state_t state;
@@ -179,7 +255,13 @@ module vio_pring_avail #(
     logic [7:0]       a_func;
     logic [15:0]      a_queue;
     logic [CTX_W-1:0] a_idx;
-    logic             a_abort;       // the walked queue was reset meanwhile
+    logic             a_abort;       // the walked queue was reset (or committed) meanwhile
+    logic             a_fetch;       // the walk answers a fetch (one buffer, no write-back)
+    logic             a_cursor;      // fetch: start at a_cslot / a_cwrap
+    logic [15:0]      a_cslot;
+    logic             a_cwrap;
+    logic             last_fetch;    // the last accepted request was a fetch
+    logic             none_err;      // S_NONE: the none record reports an error
     logic [15:0]      q_size;
     logic [63:0]      q_desc;
     logic             q_indirect;    // INDIRECT_DESC negotiated
@@ -234,9 +316,26 @@ module vio_pring_avail #(
     wire [CTX_W-1:0] n_idx = CTX_W'(32'(s_axis_notify_func) * MAX_QUEUES + 32'(s_axis_notify_queue));
     wire r_idx_ok = queue_reset_func < 8'(NUM_FUNC) && 32'(queue_reset_queue) < MAX_QUEUES;
     wire [CTX_W-1:0] r_idx = CTX_W'(32'(queue_reset_func) * MAX_QUEUES + 32'(queue_reset_queue));
-    wire a_func_reset = func_reset[a_func[$clog2(NUM_FUNC > 1 ? NUM_FUNC : 2)-1:0]];
+    wire f_idx_ok = s_axis_fetch_func < 8'(NUM_FUNC) && 32'(s_axis_fetch_queue) < MAX_QUEUES;
+    wire [CTX_W-1:0] f_idx = CTX_W'(32'(s_axis_fetch_func) * MAX_QUEUES + 32'(s_axis_fetch_queue));
+    wire c_idx_ok = s_commit_func < 8'(NUM_FUNC) && 32'(s_commit_queue) < MAX_QUEUES;
+    wire [CTX_W-1:0] c_idx = CTX_W'(32'(s_commit_func) * MAX_QUEUES + 32'(s_commit_queue));
+    localparam int FN_W = $clog2(NUM_FUNC > 1 ? NUM_FUNC : 2);
+    wire a_func_reset = func_reset[a_func[FN_W-1:0]];
+    wire c_ok = s_commit_valid && c_idx_ok && !func_reset[s_commit_func[FN_W-1:0]];
 
-    assign s_axis_notify_ready = (state == S_IDLE);
+    // start position of the walk (valid in S_CTX_WAIT)
+    wire [15:0] st_slot = (a_fetch && a_cursor) ? a_cslot : ctx_slot[a_idx];
+    wire        st_wrap = (a_fetch && a_cursor) ? a_cwrap : ctx_wrap[a_idx];
+
+    // idle arbitration: a fetch first, but a notification after a fetch
+    wire take_fetch = s_axis_fetch_valid && !(last_fetch && s_axis_notify_valid);
+    assign s_axis_fetch_ready = (state == S_IDLE) && !(last_fetch && s_axis_notify_valid);
+    assign s_axis_notify_ready = (state == S_IDLE) && !take_fetch;
+    assign walk_func = a_func;
+    assign walk_queue = a_queue;
+    assign walk_fetch = a_fetch;
+    assign walk_active = (state != S_IDLE);
     assign busy = (state != S_IDLE);
     always_comb begin
         for (int f = 0; f < NUM_FUNC; f++)
@@ -267,7 +366,23 @@ module vio_pring_avail #(
         case (state)
         S_IDLE: begin
             a_abort <= 1'b0;
-            if (s_axis_notify_valid) begin
+            if (take_fetch) begin
+                last_fetch <= 1'b1;
+                a_fetch <= 1'b1;
+                a_func <= s_axis_fetch_func;
+                a_queue <= s_axis_fetch_queue;
+                a_idx <= f_idx;
+                a_cursor <= s_axis_fetch_cursor;
+                a_cslot <= s_axis_fetch_slot;
+                a_cwrap <= s_axis_fetch_wrap;
+                // an out-of-range fetch still gets its (none) answer
+                head_slot <= s_axis_fetch_cursor ? s_axis_fetch_slot : 16'd0;
+                head_wrap <= s_axis_fetch_cursor ? s_axis_fetch_wrap : 1'b1;
+                none_err <= 1'b0;
+                state <= f_idx_ok ? S_CTX_REQ : S_NONE;
+            end else if (s_axis_notify_valid) begin
+                last_fetch <= 1'b0;
+                a_fetch <= 1'b0;
                 a_func <= s_axis_notify_func;
                 a_queue <= s_axis_notify_queue;
                 a_idx <= n_idx;
@@ -279,24 +394,24 @@ module vio_pring_avail #(
             q_size <= ctx_rsp_size;
             q_desc <= ctx_rsp_desc;
             q_indirect <= ctx_rsp_features[F_INDIRECT_DESC];
-            cur_slot <= ctx_slot[a_idx];
-            cur_wrap <= ctx_wrap[a_idx];
-            head_slot <= ctx_slot[a_idx];
-            head_wrap <= ctx_wrap[a_idx];
+            cur_slot <= st_slot;
+            cur_wrap <= st_wrap;
+            head_slot <= st_slot;
+            head_wrap <= st_wrap;
             cnt <= '0;
             seen_w <= 1'b0;
             emitted <= 1'b0;
             in_table <= 1'b0;
-            // a stale context (size shrunk under it) is not walked either
+            // a stale context (size shrunk under it) / a cursor past the end is not walked either
             if (!ctx_rsp_enable || !ctx_rsp_live || ctx_rsp_size == 16'd0 || a_func_reset
-                || ctx_slot[a_idx] >= ctx_rsp_size)
-                state <= S_IDLE;
+                || st_slot >= ctx_rsp_size || a_abort)
+                state <= a_fetch ? S_NONE : S_IDLE;
             else
                 state <= S_FETCH;
         end
         S_FETCH: begin
             if (a_abort && cnt == 16'd0) begin
-                state <= S_IDLE;
+                state <= a_fetch ? S_NONE : S_IDLE;
             end else if (!m_axis_rd_desc_valid) begin
                 m_axis_rd_desc_valid <= 1'b1;
                 if (in_table) begin
@@ -348,7 +463,7 @@ module vio_pring_avail #(
                 m_axis_seg_last <= !d_flags[FL_NEXT];
                 m_axis_buf_id <= d_id;
                 if (cnt == 16'd0 && (!d_avail || a_abort)) begin
-                    state <= S_IDLE;                     // nothing (more) available
+                    state <= a_fetch ? S_NONE : S_IDLE;  // nothing (more) available
                 end else if (!d_avail) begin
                     state <= S_ERR;                      // chain descriptor not available
                 end else if (d_flags[FL_INDIRECT]) begin
@@ -397,6 +512,11 @@ module vio_pring_avail #(
                 m_axis_buf_num_desc <= in_table ? 16'd1 : cnt + 16'd1;
                 m_axis_buf_indirect <= in_table;
                 m_axis_buf_error <= 1'b0;
+                m_axis_buf_fetch <= a_fetch;
+                m_axis_buf_none <= 1'b0;
+                // the indirect slot was passed when its descriptor was parsed
+                m_axis_buf_slot_next <= in_table ? cur_slot : nxt_slot;
+                m_axis_buf_wrap_next <= in_table ? cur_wrap : nxt_wrap;
                 state <= S_BUF;
             end else if (32'(batch_i) + 1 >= 32'(batch_n)) begin
                 state <= S_FETCH;
@@ -406,7 +526,7 @@ module vio_pring_avail #(
         end
         S_BUF: if (m_axis_buf_ready) begin
             m_axis_buf_valid <= 1'b0;
-            wb_en <= !a_abort;
+            wb_en <= !a_abort && !a_fetch;
             wb_slot <= cur_slot;
             wb_wrap <= cur_wrap;
             head_slot <= cur_slot;
@@ -416,10 +536,13 @@ module vio_pring_avail #(
             emitted <= 1'b0;
             in_table <= 1'b0;
             // after a table batch_i = batch_n too: the ring is fetched again
-            state <= (batch_i >= batch_n) ? S_FETCH : S_RD;
+            if (a_fetch)
+                state <= S_IDLE;                         // a fetch takes one buffer
+            else
+                state <= (batch_i >= batch_n) ? S_FETCH : S_RD;
         end
         S_ERR: begin
-            needs_reset_set[a_func[$clog2(NUM_FUNC > 1 ? NUM_FUNC : 2)-1:0]] <= 1'b1;
+            needs_reset_set[a_func[FN_W-1:0]] <= 1'b1;
             if (emitted) begin
                 m_axis_seg_valid <= 1'b1;
                 m_axis_seg_addr <= '0;
@@ -428,6 +551,9 @@ module vio_pring_avail #(
                 m_axis_seg_error <= 1'b1;
                 m_axis_seg_last <= 1'b1;
                 state <= S_ERR_SEG;
+            end else if (a_fetch) begin
+                none_err <= 1'b1;                        // a fetch is always answered
+                state <= S_NONE;
             end else begin
                 state <= S_IDLE;
             end
@@ -442,9 +568,31 @@ module vio_pring_avail #(
             m_axis_buf_num_desc <= cnt;
             m_axis_buf_indirect <= in_table;
             m_axis_buf_error <= 1'b1;
+            m_axis_buf_fetch <= a_fetch;
+            m_axis_buf_none <= 1'b0;
+            m_axis_buf_slot_next <= head_slot;
+            m_axis_buf_wrap_next <= head_wrap;
+            state <= S_ERR_BUF;
+        end
+        S_NONE: begin
+            // fetch answer without a buffer (none_err: malformed / DMA error)
+            m_axis_buf_valid <= 1'b1;
+            m_axis_buf_func <= a_func;
+            m_axis_buf_queue <= a_queue;
+            m_axis_buf_id <= '0;
+            m_axis_buf_slot_first <= head_slot;
+            m_axis_buf_wrap_first <= head_wrap;
+            m_axis_buf_num_desc <= '0;
+            m_axis_buf_indirect <= 1'b0;
+            m_axis_buf_error <= none_err;
+            m_axis_buf_fetch <= 1'b1;
+            m_axis_buf_none <= 1'b1;
+            m_axis_buf_slot_next <= head_slot;
+            m_axis_buf_wrap_next <= head_wrap;
             state <= S_ERR_BUF;
         end
         S_ERR_BUF: if (m_axis_buf_ready) begin
+            // the final record of a walk (error record, fetch none answer)
             m_axis_buf_valid <= 1'b0;
             state <= S_IDLE;
         end
@@ -454,10 +602,15 @@ module vio_pring_avail #(
         // a reset of the walked queue: finish the buffer, do not write back
         if (state != S_IDLE && ((queue_reset_valid && r_idx_ok && r_idx == a_idx) || a_func_reset))
             a_abort <= 1'b1;
+        // a commit of the queue a notification walks: the commit wins (no write-back)
+        if (state != S_IDLE && !a_fetch && c_ok && c_idx == a_idx)
+            a_abort <= 1'b1;
 
         if (rst) begin
             state <= S_IDLE;
             a_abort <= 1'b0;
+            a_fetch <= 1'b0;
+            last_fetch <= 1'b0;
             m_axis_rd_desc_valid <= 1'b0;
             m_axis_seg_valid <= 1'b0;
             m_axis_buf_valid <= 1'b0;
@@ -466,11 +619,15 @@ module vio_pring_avail #(
         end
     end
 
-    // contexts: write-back, then resets (resets win)
+    // contexts: write-back, then commits, then resets (resets win)
     always_ff @(posedge clk) begin
         if (wb_en && !a_abort) begin
             ctx_slot[a_idx] <= wb_slot;
             ctx_wrap[a_idx] <= wb_wrap;
+        end
+        if (c_ok) begin
+            ctx_slot[c_idx] <= s_commit_slot;
+            ctx_wrap[c_idx] <= s_commit_wrap;
         end
         for (int i = 0; i < NCTX; i++) begin
             if (rst || func_reset[i / MAX_QUEUES]

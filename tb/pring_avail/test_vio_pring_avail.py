@@ -19,6 +19,16 @@ memory after the DUT went idle: the DUT must have produced exactly the
 buffers the golden model pops, in order, with the same segments.  The used
 side is played by the golden model (``push_used``) and the driver reclaims
 slots, so rings wrap many times.
+
+RX buffer fetch (``s_axis_fetch_*`` / ``s_commit_*``): the bench plays the
+receive engine.  Fetch answers (records with ``fetch`` set) are kept apart
+from notification buffers and checked against the golden model peeked at the
+fetch's start position (``PackedRingDevice.avail`` set to the cursor, popped,
+restored): a buffer, or ``none``, or DeviceNeedsReset.  Every record's
+``slot_next``/``wrap_next`` is checked (notification records too), and the
+``walk_*`` outputs are sampled on every cycle a segment or record is offered:
+from a buffer's first segment to its record they must name that record's
+(func, queue, fetch) with ``walk_active`` high.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from pymodel.errors import DeviceNeedsReset
 from pymodel.memory import SparseMemory
 from pymodel.packed_driver import PackedRingDriver
-from pymodel.packed_layout import DescFlag, PackedDesc
+from pymodel.packed_layout import DescFlag, PackedDesc, RingPos
 from pymodel.packed_ring import PackedRingDevice
 
 DMA_OK = 0
@@ -98,6 +108,10 @@ class TB:
         self.seg_groups: list = []
         self.errors: list[str] = []
         self.cycle = 0
+        self.fetch_got: list = []                  # (record, segments) answering fetches, in order
+        self.walk_samples: list = []               # walk_* while seg/buf beats are offered
+        self.accepted: list = []                   # ("fetch"|"notify", func, queue) in acceptance order
+        self.fetch_sent = 0
         cocotb.start_soon(Clock(dut.clk, 4, unit="ns").start())
 
     # -- setup ---------------------------------------------------------------
@@ -105,7 +119,9 @@ class TB:
         d = self.dut
         for s in ("s_axis_notify_valid", "ctx_rsp_valid", "queue_reset_valid", "func_reset",
                   "m_axis_rd_desc_ready", "s_axis_rd_desc_status_valid", "m_axis_buf_ready",
-                  "m_axis_seg_ready"):
+                  "m_axis_seg_ready", "s_axis_fetch_valid", "s_axis_fetch_func", "s_axis_fetch_queue",
+                  "s_axis_fetch_cursor", "s_axis_fetch_slot", "s_axis_fetch_wrap", "s_commit_valid",
+                  "s_commit_func", "s_commit_queue", "s_commit_slot", "s_commit_wrap"):
             getattr(d, s).value = 0
         for s in ("s_axis_notify_func", "s_axis_notify_queue", "ctx_rsp_size", "ctx_rsp_enable",
                   "ctx_rsp_desc", "ctx_rsp_live", "ctx_rsp_features", "queue_reset_func",
@@ -231,6 +247,13 @@ class TB:
             for f in range(self.num_func):
                 if nr >> f & 1:
                     self.needs_reset[f] += 1
+            if int(d.s_axis_fetch_valid.value) and int(d.s_axis_fetch_ready.value):
+                self.accepted.append(("fetch", int(d.s_axis_fetch_func.value), int(d.s_axis_fetch_queue.value)))
+            if int(d.s_axis_notify_valid.value) and int(d.s_axis_notify_ready.value):
+                self.accepted.append(("notify", int(d.s_axis_notify_func.value), int(d.s_axis_notify_queue.value)))
+            if int(d.m_axis_seg_valid.value) or int(d.m_axis_buf_valid.value):
+                self.walk_samples.append((int(d.walk_active.value), int(d.walk_func.value),
+                                          int(d.walk_queue.value), int(d.walk_fetch.value), now()))
             if int(d.m_axis_seg_valid.value) and int(d.m_axis_seg_ready.value):
                 self.cur_segs.append(dict(
                     addr=int(d.m_axis_seg_addr.value), len=int(d.m_axis_seg_len.value),
@@ -243,14 +266,34 @@ class TB:
                 rec = dict(func=int(d.m_axis_buf_func.value), queue=int(d.m_axis_buf_queue.value),
                            id=int(d.m_axis_buf_id.value), slot=int(d.m_axis_buf_slot_first.value),
                            wrap=int(d.m_axis_buf_wrap_first.value), ndesc=int(d.m_axis_buf_num_desc.value),
-                           indirect=int(d.m_axis_buf_indirect.value), error=int(d.m_axis_buf_error.value))
-                if not self.seg_groups:
+                           indirect=int(d.m_axis_buf_indirect.value), error=int(d.m_axis_buf_error.value),
+                           fetch=int(d.m_axis_buf_fetch.value), none=int(d.m_axis_buf_none.value),
+                           slot_next=int(d.m_axis_buf_slot_next.value),
+                           wrap_next=int(d.m_axis_buf_wrap_next.value))
+                if rec["none"]:
+                    # nothing precedes a none record on m_axis_seg
+                    if self.seg_groups or self.cur_segs:
+                        self._fail(f"none record {rec} with segments before it: "
+                                   f"{self.seg_groups + [self.cur_segs]}")
+                        self.seg_groups = []
+                        self.cur_segs = []
+                    segs = []
+                elif not self.seg_groups:
                     self._fail(f"buffer record {rec} without a completed segment list before it")
                     segs = []
                 else:
                     segs = self.seg_groups.pop(0)
+                want = (1, rec["func"], rec["queue"], rec["fetch"])
+                bad = next((w for w in self.walk_samples if w[:4] != want), None)
+                if bad is not None:
+                    self._fail(f"func {rec['func']} queue {rec['queue']} record (slot {rec['slot']}, "
+                               f"fetch {rec['fetch']}): walk_active/func/queue/fetch {bad[:4]} at {bad[4]} "
+                               f"during its beats, expected {want}")
+                self.walk_samples = []
                 q = self.queues.get((rec["func"], rec["queue"]))
-                if q is None:
+                if rec["fetch"]:
+                    self.fetch_got.append((rec, segs))
+                elif q is None:
                     self._fail(f"buffer record for unknown queue: {rec}")
                 else:
                     q.got.append((rec, segs))
@@ -275,7 +318,7 @@ class TB:
         for _ in range(limit):
             await RisingEdge(d.clk)
             if (not int(d.busy.value) and not int(d.s_axis_notify_valid.value)
-                    and not self.dma_inflight):
+                    and not int(d.s_axis_fetch_valid.value) and not self.dma_inflight):
                 quiet += 1
                 if quiet >= 4:
                     return
@@ -298,6 +341,45 @@ class TB:
         d.queue_reset_valid.value = 1
         await RisingEdge(d.clk)
         d.queue_reset_valid.value = 0
+
+    async def fetch(self, func: int, queue: int, cursor: Optional[RingPos] = None, *, wait: bool = True,
+                    limit: int = 100000):
+        """One fetch request (cursor None: from the context); returns its answer (record, segments).
+
+        With ``wait=False`` only the request handshake is awaited (the answer lands in fetch_got).
+        """
+        d = self.dut
+        d.s_axis_fetch_func.value = func
+        d.s_axis_fetch_queue.value = queue
+        d.s_axis_fetch_cursor.value = int(cursor is not None)
+        d.s_axis_fetch_slot.value = cursor.off if cursor is not None else random.randrange(1 << 16)
+        d.s_axis_fetch_wrap.value = int(cursor.wrap) if cursor is not None else random.randrange(2)
+        d.s_axis_fetch_valid.value = 1
+        while True:
+            await RisingEdge(d.clk)
+            if int(d.s_axis_fetch_ready.value):
+                break
+        d.s_axis_fetch_valid.value = 0
+        idx = self.fetch_sent
+        self.fetch_sent += 1
+        if not wait:
+            return None
+        for _ in range(limit):
+            if len(self.fetch_got) > idx:
+                return self.fetch_got[idx]
+            await RisingEdge(d.clk)
+        raise AssertionError(f"fetch func {func} queue {queue} cursor {cursor}: no answer after {limit} cycles "
+                             f"at {now()}")
+
+    async def commit(self, func: int, queue: int, pos: RingPos):
+        d = self.dut
+        d.s_commit_func.value = func
+        d.s_commit_queue.value = queue
+        d.s_commit_slot.value = pos.off
+        d.s_commit_wrap.value = int(pos.wrap)
+        d.s_commit_valid.value = 1
+        await RisingEdge(d.clk)
+        d.s_commit_valid.value = 0
 
     def add_random(self, q: Queue, max_chain: int = 4, count: Optional[int] = None) -> int:
         """Make random buffers available (chains of mixed readable/writable); returns how many."""
@@ -325,8 +407,10 @@ class TB:
         where = f"func {q.func} queue {q.queue} (size {q.size})"
         for i, ((rec, segs), buf) in enumerate(zip(got, expect)):
             n = q.checked + i
+            nxt = RingPos(buf.head, buf.head_wrap).advance(buf.ndescs, q.size)
             exp_rec = dict(func=q.func, queue=q.queue, id=buf.id, slot=buf.head, wrap=int(buf.head_wrap),
-                           ndesc=buf.ndescs, indirect=int(buf.indirect), error=0)
+                           ndesc=buf.ndescs, indirect=int(buf.indirect), error=0, fetch=0, none=0,
+                           slot_next=nxt.off, wrap_next=int(nxt.wrap))
             assert rec == exp_rec, f"{where} buffer #{n}: record {rec}, expected {exp_rec} at {now()}"
             exp_segs = [dict(addr=s.addr, len=s.length, write=int(s.writable), error=0,
                              last=int(j == len(buf.segments) - 1))
@@ -342,6 +426,108 @@ class TB:
                 q.dev.push_used(buf, 0)
             q.drv.drain()
         return expect
+
+
+    @staticmethod
+    def peek(q: Queue, start: RingPos):
+        """The golden model's answer to a fetch at ``start``: (Buffer or None, DeviceNeedsReset reason or None)."""
+        if start.off >= q.size:
+            return None, None
+        dev = q.dev
+        saved = (dev.avail, dev.popped)
+        dev.avail = start
+        try:
+            return dev.pop(), None
+        except DeviceNeedsReset as e:
+            return None, str(e)
+        finally:
+            dev.avail, dev.popped = saved
+
+    def check_fetch(self, func: int, queue: int, start: RingPos, answer, q: Optional[Queue] = None):
+        """Check a fetch answer against the golden model peeked at ``start`` (q None: a none answer).
+
+        Returns the Buffer, None (none) or the DeviceNeedsReset reason (str).
+        """
+        self.check_errors()
+        rec, segs = answer
+        where = f"fetch func {func} queue {queue} from slot {start.off} wrap {int(start.wrap)}"
+        buf, reason = self.peek(q, start) if q is not None else (None, None)
+        none = dict(func=func, queue=queue, id=0, slot=start.off, wrap=int(start.wrap), ndesc=0, indirect=0,
+                    error=0, fetch=1, none=1, slot_next=start.off, wrap_next=int(start.wrap))
+        if reason is not None:
+            # malformed: error record; segments emitted before the error are closed by the error segment
+            if segs:
+                assert segs[-1]["error"] and segs[-1]["last"] and not any(x["error"] for x in segs[:-1]), (
+                    f"{where} ({reason}): error buffer segments {segs} at {now()}")
+            exp = dict(none, error=1, none=int(not segs), ndesc=rec["ndesc"], id=rec["id"],
+                       indirect=rec["indirect"])
+            assert rec == exp, f"{where} ({reason}): answer {rec}, expected {exp} at {now()}"
+            return reason
+        if buf is None:
+            assert rec == none and segs == [], f"{where}: answer {rec} {segs}, expected none {none} at {now()}"
+            return None
+        nxt = start.advance(buf.ndescs, q.size)
+        exp = dict(func=func, queue=queue, id=buf.id, slot=buf.head, wrap=int(buf.head_wrap), ndesc=buf.ndescs,
+                   indirect=int(buf.indirect), error=0, fetch=1, none=0, slot_next=nxt.off, wrap_next=int(nxt.wrap))
+        assert rec == exp, f"{where}: answer {rec}, expected {exp} at {now()}"
+        exp_segs = [dict(addr=x.addr, len=x.length, write=int(x.writable), error=0,
+                         last=int(j == len(buf.segments) - 1)) for j, x in enumerate(buf.segments)]
+        assert segs == exp_segs, f"{where} (head slot {buf.head}): segments {segs}, expected {exp_segs} at {now()}"
+        return buf
+
+
+class RxEngine:
+    """The receive engine's use of one queue: committed context, cursor, buffers peeked since the commit."""
+
+    def __init__(self, tb: TB, q: Queue):
+        self.tb, self.q = tb, q
+        self.committed = RingPos(0, True)
+        self.cursor = RingPos(0, True)
+        self.peeked: list = []
+        self.fetches = 0
+        self.buffers = 0
+        self.nones = 0
+
+    async def take(self):
+        """Fetch the next buffer after the cursor (from the context when nothing is peeked)."""
+        tb, q = self.tb, self.q
+        start = self.cursor
+        use_cursor = bool(self.peeked) or random.random() < 0.5
+        ans = await tb.fetch(q.func, q.queue, start if use_cursor else None)
+        self.fetches += 1
+        buf = tb.check_fetch(q.func, q.queue, start, ans, q)
+        assert not isinstance(buf, str), f"func {q.func} queue {q.queue}: well-formed ring rejected: {buf}"
+        if buf is None:
+            self.nones += 1
+        else:
+            self.buffers += 1
+            self.peeked.append(buf)
+            self.cursor = start.advance(buf.ndescs, q.size)
+        return buf
+
+    async def peek_context(self):
+        """Fetch from the context (no cursor): the first buffer after the committed position, again."""
+        ans = await self.tb.fetch(self.q.func, self.q.queue)
+        self.fetches += 1
+        return self.tb.check_fetch(self.q.func, self.q.queue, self.committed, ans, self.q)
+
+    async def commit(self):
+        """Commit the cursor: the peeked buffers are consumed (golden pops them, used side, reclaim)."""
+        tb, q = self.tb, self.q
+        await tb.commit(q.func, q.queue, self.cursor)
+        for b in self.peeked:
+            g = q.dev.pop()
+            assert g is not None and (g.head, g.ndescs, g.segments) == (b.head, b.ndescs, b.segments), (g, b)
+            q.dev.push_used(g, 0)
+        assert q.dev.avail == self.cursor, (q.dev.avail, self.cursor)
+        q.drv.drain()
+        self.committed = self.cursor
+        self.peeked = []
+
+    def rewind(self):
+        """The frame did not fit: nothing consumed, peek again from the committed position."""
+        self.cursor = self.committed
+        self.peeked = []
 
 
 async def setup(dut, **kw) -> TB:
@@ -754,3 +940,329 @@ async def test_dma_error_mid_chain(dut):
     await tb.kick(q)
     bufs = tb.check_queue(q)
     assert len(bufs) == 1 and bufs[0].head == 6 and bufs[0].ndescs == 4, bufs
+
+
+# ---------------------------------------------------------------------------
+# RX buffer fetch (peek with cursor) and commit
+# ---------------------------------------------------------------------------
+
+@cocotb.test()
+async def test_fetch_none(dut):
+    """Fetch answers none (no segments, start position echoed): empty ring, disabled, not live, out of range."""
+    tb = await setup(dut)
+    q = tb.add_queue(0, 1, 16)
+    start = RingPos(0, True)
+    tb.check_fetch(0, 1, start, await tb.fetch(0, 1), q)                     # empty ring (from the context)
+    tb.check_fetch(0, 1, RingPos(9, False), await tb.fetch(0, 1, RingPos(9, False)), q)   # empty, cursor
+    reads = tb.dma_total
+    qd = tb.add_queue(0, 2, 16, enable=False)
+    tb.add_random(qd, count=3)
+    tb.check_fetch(0, 2, start, await tb.fetch(0, 2), None)                  # not enabled
+    tb.live[1] = False
+    ql = tb.add_queue(1, 2, 16)
+    tb.add_random(ql, count=3)
+    tb.check_fetch(1, 2, RingPos(0, True), await tb.fetch(1, 2, RingPos(0, True)), None)   # not live
+    tb.live[1] = True
+    tb.check_fetch(0, 7, start, await tb.fetch(0, 7), None)                  # size 0 (not configured)
+    tb.check_fetch(0, 200, start, await tb.fetch(0, 200), None)              # queue beyond MAX_QUEUES
+    tb.check_fetch(5, 0, RingPos(7, False), await tb.fetch(5, 0, RingPos(7, False)), None)  # no such function
+    tb.check_fetch(1, 2, RingPos(16, True), await tb.fetch(1, 2, RingPos(16, True)), None)  # cursor past the end
+    dut.func_reset.value = 0b10
+    tb.check_fetch(1, 2, RingPos(0, True), await tb.fetch(1, 2, RingPos(0, True)), None)    # func_reset high
+    dut.func_reset.value = 0
+    assert tb.dma_total == reads, f"{tb.dma_total - reads} DMA reads for fetches that must answer none at {now()}"
+    # the buffers are there: enabled / live again, the same fetches find them
+    qd.enable = True
+    tb.check_fetch(0, 2, start, await tb.fetch(0, 2), qd)
+    assert tb.check_fetch(1, 2, start, await tb.fetch(1, 2, start), ql) is not None
+    await tb.idle()
+    tb.check_errors()
+    assert tb.needs_reset == [0, 0]
+    assert all(not q_.got for q_ in tb.queues.values()), "a fetch produced a notification record"
+
+
+@cocotb.test()
+async def test_fetch_chain_indirect_peek_commit(dut):
+    """Chains and indirect buffers peeked with the cursor; peeks repeat until a commit; commit moves the context."""
+    tb = TB(dut)
+    tb.features[1] |= F_INDIRECT_DESC
+    tb.log.info("seed %s", cocotb.RANDOM_SEED)
+    tb.seg_ready_p, tb.buf_ready_p = 0.5, 0.5
+    await tb.reset()
+    q = tb.add_queue(1, 4, 16)
+    q.drv.add([], [(0x1000, 100), (0x2000, 200), (0x3000, 300)])          # slots 0..2
+    add_indirect(tb, q, 0, 5)                                               # slot 3 (5 table entries)
+    q.drv.add([], [(0x4000, 400)])                                          # slot 4
+    rx = RxEngine(tb, q)
+    # peek twice without commit: the same buffer, the context did not move
+    b1 = await rx.peek_context()
+    b2 = await rx.peek_context()
+    assert b1 is not None and b1.ndescs == 3 and (b1.head, b1.id) == (b2.head, b2.id)
+    # cursor walk: chain, indirect, single, none
+    got = [await rx.take() for _ in range(4)]
+    assert [b.ndescs if b else None for b in got] == [3, 1, 1, None], got
+    assert got[1].indirect and len(got[1].segments) == 5
+    assert rx.cursor == RingPos(5, True)
+    # nothing committed: the context still answers the chain
+    rx.rewind()
+    b3 = await rx.peek_context()
+    assert b3.head == 0 and b3.ndescs == 3
+    # take the chain and the indirect buffer, commit: the context answers the single at slot 4
+    await rx.take()
+    await rx.take()
+    await rx.commit()
+    b4 = await rx.peek_context()
+    assert b4 is not None and b4.head == 4 and b4.ndescs == 1, b4
+    # commits are ignored for an out-of-range context ((7, 4) would alias (1, 4) in the context array)
+    await tb.commit(1, 200, RingPos(1, True))
+    await tb.commit(7, 4, RingPos(1, True))
+    assert (await rx.peek_context()).head == 4
+    # a function reset of another function leaves the context alone
+    dut.func_reset.value = 0b01
+    await ClockCycles(dut.clk, 2)
+    dut.func_reset.value = 0
+    assert (await rx.peek_context()).head == 4
+    # a commit while func_reset[f] is high is ignored: the context is slot 0 / wrap 1 afterwards
+    dut.func_reset.value = 0b10
+    await ClockCycles(dut.clk, 2)
+    await tb.commit(1, 4, RingPos(4, True))
+    dut.func_reset.value = 0
+    rx.committed = rx.cursor = RingPos(0, True)
+    assert (await rx.peek_context()) is None     # slot 0 holds a used descriptor now
+    await tb.idle()
+    tb.check_errors()
+    assert tb.needs_reset == [0, 0] and not q.got
+
+
+@cocotb.test()
+async def test_fetch_cursor_wrap(dut):
+    """Fetches with the cursor across the ring end: slot_next wraps to 0 and wrap_next flips."""
+    tb = await setup(dut)
+    q = tb.add_queue(0, 3, 5)
+    rx = RxEngine(tb, q)
+    for i in range(3):
+        q.drv.add([], [(0x1000 * (i + 1), 64)])
+    for _ in range(3):
+        await rx.take()
+    await rx.commit()
+    assert rx.committed == RingPos(3, True)
+    # a chain ending at the last slot (3, 4): next is slot 0 of the second lap; then 0..2 there
+    q.drv.add([(0x5000, 10)], [(0x6000, 20)])
+    q.drv.add([], [(0x7000, 1), (0x8000, 2), (0x9000, 3)])
+    b = await rx.take()
+    assert b.head == 3 and b.ndescs == 2 and rx.cursor == RingPos(0, False), (b, rx.cursor)
+    b = await rx.take()
+    assert b.head == 0 and b.head_wrap is False and rx.cursor == RingPos(3, False), (b, rx.cursor)
+    await rx.commit()
+    # a chain across the end (3, 4, 0): the flip happens inside it; then a single at slot 1 (third lap)
+    q.drv.add([(0xA000, 10)], [(0xB000, 20), (0xC000, 30)])
+    q.drv.add([], [(0xD000, 40)])
+    b = await rx.take()
+    assert b.head == 3 and b.ndescs == 3 and rx.cursor == RingPos(1, True), (b, rx.cursor)
+    b = await rx.take()
+    assert b.head == 1 and b.head_wrap is True and rx.cursor == RingPos(2, True), (b, rx.cursor)
+    assert await rx.take() is None
+    # the same, with the cursor given explicitly over the wrapped position
+    ans = await tb.fetch(0, 3, RingPos(1, True))
+    assert tb.check_fetch(0, 3, RingPos(1, True), ans, q).head == 1
+    assert (ans[0]["slot_next"], ans[0]["wrap_next"]) == (2, 1), ans[0]
+    # a cursor at the right slot but the wrong lap finds nothing there
+    tb.check_fetch(0, 3, RingPos(1, False), await tb.fetch(0, 3, RingPos(1, False)), q)
+    await rx.commit()
+    assert (await rx.peek_context()) is None
+    await tb.idle()
+    tb.check_errors()
+    assert tb.needs_reset == [0, 0]
+
+
+@cocotb.test()
+async def test_fetch_malformed(dut):
+    """Malformed chains and a DMA error during fetches: needs_reset pulse and an error record (fetch 1) each."""
+    tb = await setup(dut, seg_ready_p=0.6)
+    d = PackedDesc
+    cases = [
+        # segments already out, then the error segment: error 1, none 0
+        ("readable after writable", [d(0x100, 8, 0, DescFlag.NEXT | DescFlag.WRITE), d(0x200, 8, 0, 0)], 1),
+        # nothing emitted: error 1 and none 1
+        ("indirect not negotiated", [d(0x100, 32, 0, DescFlag.INDIRECT)], 0),
+    ]
+    for i, (want, descs, nsegs) in enumerate(cases):
+        q = tb.add_queue(0, i, 8)
+        q.drv.add_raw(descs, buf_id=0)
+        before = list(tb.needs_reset)
+        ans = await tb.fetch(0, i, RingPos(0, True))
+        reason = tb.check_fetch(0, i, RingPos(0, True), ans, q)
+        assert isinstance(reason, str) and want in reason, f"case {i}: golden {reason!r}, bench meant {want!r}"
+        rec, segs = ans
+        assert len(segs) == (nsegs + 1 if nsegs else 0) and rec["none"] == int(not nsegs), (
+            f"fetch func 0 queue {i} ({reason}): record {rec} segments {segs} at {now()}")
+        await tb.idle()
+        assert tb.needs_reset[0] == before[0] + 1, (
+            f"fetch func 0 queue {i} ({reason}): needs_reset pulses {tb.needs_reset[0] - before[0]}, expected 1 "
+            f"at {now()}")
+    # a failed descriptor read: error 1, none 1; a retry finds the buffer
+    q = tb.add_queue(1, 3, 16)
+    tb.add_random(q, max_chain=3, count=2)
+    tb.dma_fail = DMA_ERR_UR
+    rec, segs = await tb.fetch(1, 3)
+    tb.check_errors()
+    exp = dict(func=1, queue=3, id=0, slot=0, wrap=1, ndesc=0, indirect=0, error=1, fetch=1, none=1,
+               slot_next=0, wrap_next=1)
+    assert (rec, segs) == (exp, []), f"fetch func 1 queue 3 with a DMA error: {rec} {segs}, expected {exp} at {now()}"
+    await tb.idle()
+    assert tb.needs_reset == [2, 1], f"needs_reset pulses {tb.needs_reset}, expected [2, 1] at {now()}"
+    assert tb.check_fetch(1, 3, RingPos(0, True), await tb.fetch(1, 3), q) is not None
+    assert all(not q_.got for q_ in tb.queues.values())
+
+
+@cocotb.test()
+async def test_fetch_arbitration(dut):
+    """A waiting fetch goes before a waiting notification, but never twice in a row while one waits."""
+    tb = await setup(dut, seg_ready_p=0.1)
+    qa = tb.add_queue(0, 0, 32)
+    qc = tb.add_queue(0, 1, 8)
+    qb = tb.add_queue(1, 2, 8)
+    tb.add_random(qa, max_chain=2, count=12)
+    tb.add_random(qc, max_chain=2, count=2)
+    qb.drv.add([], [(0x7000, 1500)])
+    await tb.notify(0, 0)                          # busy for a while (slow segment sink)
+    await ClockCycles(dut.clk, 5)
+    assert int(dut.busy.value)
+    tb.accepted = []
+
+    async def fetcher():
+        for _ in range(3):                         # back to back: valid stays high
+            await tb.fetch(1, 2, wait=False)
+
+    fetches = cocotb.start_soon(fetcher())
+    await tb.notify(0, 1)                          # waits together with the fetches
+    await fetches
+    await tb.idle()
+    order = [a[0] for a in tb.accepted]
+    assert order == ["fetch", "notify", "fetch", "fetch"], (
+        f"acceptance order {tb.accepted}, expected fetch, notify, fetch, fetch at {now()}")
+    # all three fetches were peeks of the context: the same buffer three times
+    for i, ans in enumerate(tb.fetch_got):
+        b = tb.check_fetch(1, 2, RingPos(0, True), ans, qb)
+        assert b is not None and b.head == 0, f"fetch #{i}: {b}"
+    tb.check_queue(qa)
+    tb.check_queue(qc)
+    assert len(tb.fetch_got) == 3 and tb.needs_reset == [0, 0]
+
+
+@cocotb.test()
+async def test_fetch_and_notify_interleaved(dut):
+    """Notifications on one queue, fetch/commit on another at the same time: both served, nothing lost."""
+    tb = await setup(dut, seg_ready_p=0.6, buf_ready_p=0.7)
+    qa = tb.add_queue(0, 6, 13)
+    qb = tb.add_queue(1, 1, 11)
+    rx = RxEngine(tb, qb)
+    done = False
+
+    async def notifier():
+        while not done:
+            tb.add_random(qa, max_chain=3, count=random.randint(0, 3))
+            await tb.notify(0, 6)
+            await ClockCycles(dut.clk, random.randint(0, 30))
+
+    task = cocotb.start_soon(notifier())
+    for _ in range(60):
+        tb.add_random(qb, max_chain=3, count=random.randint(0, 2))
+        n = random.randint(1, 3)
+        for _ in range(n):
+            await rx.take()
+        if random.random() < 0.7:
+            await rx.commit()
+        else:
+            rx.rewind()
+        if random.random() < 0.2:
+            # the notification side: check and give the used buffers back, so the driver can go on
+            await tb.idle()
+            tb.check_queue(qa)
+    done = True
+    await task
+    await tb.idle()
+    tb.check_queue(qa)
+    tb.log.info("notification buffers %d, fetches %d (%d buffers, %d none)", qa.checked, rx.fetches,
+                rx.buffers, rx.nones)
+    assert qa.checked > 20 and rx.buffers > 20, (qa.checked, rx.buffers)
+    assert tb.needs_reset == [0, 0]
+    assert not qb.got, "notification records for the RX queue"
+
+
+@cocotb.test()
+async def test_commit_during_notify_walk(dut):
+    """A commit of the queue a notification is walking: the commit wins, the walk stops without write-back."""
+    tb = await setup(dut, seg_ready_p=0.15)
+    q = tb.add_queue(0, 5, 64)
+    assert tb.add_random(q, max_chain=2, count=30) == 30
+    bufs = RxEngine(tb, q)                 # only for its model peeks
+    golden = []
+    pos = RingPos(0, True)
+    while (b := tb.peek(q, pos)[0]) is not None:
+        golden.append(b)
+        pos = pos.advance(b.ndescs, q.size)
+    assert len(golden) == 30
+    target = golden[20]
+    await tb.notify(0, 5)
+    await ClockCycles(dut.clk, 60)
+    n_at = len(q.got)
+    await tb.commit(0, 5, RingPos(target.head, target.head_wrap))
+    await tb.idle()
+    tb.check_errors()
+    got = q.got
+    assert 0 < len(got) <= n_at + 1 < 20, (
+        f"func 0 queue 5: {len(got)} buffers, {n_at} before the commit; at most one more may complete at {now()}")
+    for i, (rec, segs) in enumerate(got):
+        assert (rec["slot"], rec["ndesc"]) == (golden[i].head, golden[i].ndescs), (
+            f"func 0 queue 5 buffer #{i}: {rec}, expected {golden[i]} at {now()}")
+    # the context is the committed position, not the walk's
+    bufs.committed = RingPos(target.head, target.head_wrap)
+    b = await bufs.peek_context()
+    assert b is not None and b.head == target.head, f"context after the commit: answer {b}, expected {target}"
+    assert tb.needs_reset == [0, 0]
+
+
+@cocotb.test()
+async def test_fetch_random(dut):
+    """Seeded random fetch / commit / rewind sequences on three queues, each answer against the golden model."""
+    tb = TB(dut)
+    tb.features[1] |= F_INDIRECT_DESC
+    tb.log.info("seed %s", cocotb.RANDOM_SEED)
+    tb.seg_ready_p = random.choice([1.0, 0.7, 0.3])
+    tb.buf_ready_p = random.choice([1.0, 0.5])
+    await tb.reset()
+    rxs = [RxEngine(tb, tb.add_queue(0, 2, random.randint(1, 12))),
+           RxEngine(tb, tb.add_queue(1, 3, random.randint(2, 40))),
+           RxEngine(tb, tb.add_queue(1, 7, random.choice([1, 3, 64])))]
+    ops = {"add": 0, "take": 0, "peek": 0, "commit": 0, "rewind": 0, "bogus": 0}
+    for _ in range(600):
+        rx = random.choice(rxs)
+        q = rx.q
+        op = random.choices(list(ops), weights=[3, 6, 1, 2, 1, 0.3])[0]
+        ops[op] += 1
+        if op == "add":
+            if q.func == 1 and random.random() < 0.3 and q.drv.num_free:
+                n = random.randint(1, 9)
+                k = random.randint(0, n)
+                add_indirect(tb, q, k, n - k)
+            else:
+                tb.add_random(q, max_chain=min(4, q.size), count=random.randint(1, 3))
+        elif op == "take":
+            await rx.take()
+        elif op == "peek":
+            await rx.peek_context()
+        elif op == "commit":
+            await rx.commit()
+        elif op == "rewind":
+            rx.rewind()
+        else:
+            start = RingPos(random.randint(q.size, 0xFFFF), bool(random.randrange(2)))
+            tb.check_fetch(q.func, q.queue, start, await tb.fetch(q.func, q.queue, start), q)
+    await tb.idle()
+    tb.check_errors()
+    tb.log.info("ops %s; per queue (size, fetches, buffers, none): %s", ops,
+                [(r.q.size, r.fetches, r.buffers, r.nones) for r in rxs])
+    assert sum(r.buffers for r in rxs) > 50
+    assert tb.needs_reset == [0, 0]
+    assert all(not r.q.got for r in rxs)

@@ -23,7 +23,8 @@ def test_vio_pring_avail(testcase, sim_opts):
 
 # smaller batches (a ring batch ends mid-row, tables need more reads), one function
 SMALL_BATCH_TESTS = ["test_chains", "test_wraps_odd_sizes", "test_chain_across_wrap",
-                     "test_dma_reads_per_descriptor", "test_indirect"]
+                     "test_dma_reads_per_descriptor", "test_indirect",
+                     "test_fetch_chain_indirect_peek_commit", "test_fetch_cursor_wrap", "test_fetch_random"]
 
 
 @pytest.mark.parametrize("testcase", SMALL_BATCH_TESTS)
