@@ -36,6 +36,13 @@
 //   * a notification pulses isr_queue_set[f] and, unless the queue's MSI-X
 //     vector is NO_VECTOR (any vector with bits 15:11 set, e.g. 0xFFFF),
 //     requests the interrupt on m_axis_irq_* (func, vec[10:0]).
+//   * IRQ_EVENTS = 1 (for vio_irq_coal): m_axis_irq_* instead carries one
+//     record per batch evaluation, notifying or not: queue, count (used
+//     records written in the batch), vec (the queue's vector [10:0]),
+//     notify = 1 iff a notification is due and the vector is not NO_VECTOR,
+//     novec = 1 iff one is due but the vector is NO_VECTOR (isr_queue_set
+//     still pulses for both). With IRQ_EVENTS = 0 queue / count / novec
+//     are valid with the requests too and notify is 1.
 //
 // Bad input / errors (defined outcomes, never a hang):
 //   * num_desc = 0 or num_desc > N, or a stale context slot >= N: one
@@ -63,7 +70,8 @@ module vio_pring_used #(
     parameter int LEN_W           = 16,    // DMA descriptor length width
     parameter int OP_TAG_W        = 8,     // DMA descriptor tag width
     parameter int WR_DMA_TAG      = 0,     // tag on the DMA write descriptor port
-    parameter int RD_DMA_TAG      = 0      // tag on the DMA read descriptor port
+    parameter int RD_DMA_TAG      = 0,     // tag on the DMA read descriptor port
+    parameter int IRQ_EVENTS      = 0      // 0: m_axis_irq_* only when notifying; 1: one record per evaluation
 ) (
     input  wire logic                    clk,
     input  wire logic                    rst,
@@ -136,6 +144,10 @@ module vio_pring_used #(
     input  wire logic                    m_axis_irq_ready,
     output logic      [7:0]              m_axis_irq_func,
     output logic      [10:0]             m_axis_irq_vec,
+    output logic      [15:0]             m_axis_irq_queue,
+    output logic                         m_axis_irq_notify,     // a notification is due (vector not NO_VECTOR)
+    output logic                         m_axis_irq_novec,      // a notification is due, vector NO_VECTOR
+    output logic      [15:0]             m_axis_irq_count,      // used records written in the batch
 
     // status
     output logic      [NUM_FUNC-1:0]     isr_queue_set,         // pulse: a used-buffer notification of function f
@@ -166,6 +178,7 @@ module vio_pring_used #(
         if (OP_TAG_W < 1 || WR_DMA_TAG < 0 || WR_DMA_TAG >= (1 << OP_TAG_W)
             || RD_DMA_TAG < 0 || RD_DMA_TAG >= (1 << OP_TAG_W))
             $fatal(1, "vio_pring_used: DMA tags do not fit OP_TAG_W");
+        if (IRQ_EVENTS != 0 && IRQ_EVENTS != 1) $fatal(1, "vio_pring_used: IRQ_EVENTS must be 0 or 1");
     end
 
     // ------------------------------------------------------------------
@@ -207,6 +220,7 @@ module vio_pring_used #(
     logic             old_wrap;
     logic [15:0]      b_count;       // records written in this batch
     logic [16:0]      b_slots;       // slots advanced in this batch
+    logic             n_due;         // the evaluation decided a notification
 
     wire u_idx_ok = s_axis_used_func < 8'(NUM_FUNC) && 32'(s_axis_used_queue) < MAX_QUEUES;
     wire [CTX_W-1:0] u_idx = CTX_W'(32'(s_axis_used_func) * MAX_QUEUES + 32'(s_axis_used_queue));
@@ -407,21 +421,29 @@ module vio_pring_used #(
         S_EVT_WAIT: if (s_axis_rd_desc_status_valid) begin
             if (s_axis_rd_desc_status_error != vio_pkg::DMA_OK) begin
                 needs_reset_set[a_f] <= 1'b1;
+                n_due <= 1'b1;
                 state <= S_NOTIFY;                   // notify conservatively
             end else begin
                 state <= S_EVT_RD;
             end
         end
         S_EVT_RD: state <= S_EVT_DATA;
-        S_EVT_DATA: state <= decide ? S_NOTIFY : S_IDLE;
+        S_EVT_DATA: begin
+            n_due <= decide;
+            state <= (decide || IRQ_EVENTS != 0) ? S_NOTIFY : S_IDLE;
+        end
         S_NOTIFY: begin
             if (a_abort || a_func_reset) begin
                 state <= S_IDLE;
             end else begin
-                isr_queue_set[a_f] <= 1'b1;
+                isr_queue_set[a_f] <= n_due;
                 m_axis_irq_func <= a_func;
                 m_axis_irq_vec <= q_vec[10:0];
-                if (q_vec[15:11] == 5'd0) begin
+                m_axis_irq_queue <= a_queue;
+                m_axis_irq_count <= b_count;
+                m_axis_irq_notify <= n_due && q_vec[15:11] == 5'd0;
+                m_axis_irq_novec <= n_due && q_vec[15:11] != 5'd0;
+                if (q_vec[15:11] == 5'd0 || IRQ_EVENTS != 0) begin
                     m_axis_irq_valid <= 1'b1;
                     state <= S_IRQ;
                 end else begin

@@ -23,6 +23,12 @@ The DUT runs alone.  Around it:
   notification that never comes fails the test (checker.unanswered() at each
   idle point); a SPURIOUS one is legal (virtio.md §10 #7): it is counted per
   queue and logged as a warning, never a failure.
+* IRQ_EVENTS = 1: the sink takes one record per batch evaluation; each must
+  name a queue of that function with its vector, carry count = the used
+  writes landed since that queue's previous record (1..N), notify and novec
+  never both, novec only for a NO_VECTOR queue and notify never for one;
+  notify = 1 records are the notifications; at each idle point a queue has
+  exactly one record per event-area read (error or not).
 
 After each step the driver side (``PackedRingDriver.get_used``) must return
 exactly the completed buffers, ids and lens, in the order they were fed.
@@ -82,6 +88,10 @@ class Queue:
     written: list = field(default_factory=list)     # landed, not yet taken by the driver: (id, len)
     writes: int = 0
     evals: int = 0
+    reads_since: int = 0                            # event-area reads since the last check
+    writes_since: int = 0                           # used writes landed since the last check
+    recs_since: int = 0                             # IRQ_EVENTS records since the last check
+    count_since: int = 0                            # their counts
     irqs: int = 0
     spurious: int = 0
 
@@ -97,6 +107,7 @@ class TB:
         self.log.setLevel(logging.INFO)
         self.log.info("seed %s", cocotb.RANDOM_SEED)
         self.num_func = int(dut.NUM_FUNC.value)
+        self.irq_events = int(dut.IRQ_EVENTS.value)
         self.wr_base = int(dut.WR_BUF_RAM_ADDR.value)
         self.rd_base = int(dut.RD_BUF_RAM_ADDR.value)
         self.wr_tag = int(dut.WR_DMA_TAG.value)
@@ -251,6 +262,7 @@ class TB:
                 q.pos = q.pos.advance(nd, q.size)
                 q.written.append((bid, blen))
                 q.writes += 1
+                q.writes_since += 1
                 q.chk.on_used(nd, t_ns())
         elif err == DMA_OK:
             self.mem.write(addr, data)
@@ -292,6 +304,8 @@ class TB:
     async def _rd_complete(self, q, addr, ram, tag, err):
         d = self.dut
         await ClockCycles(d.clk, random.randint(*self.dma_delay))
+        if q is not None:
+            q.reads_since += 1
         if err == DMA_OK:
             snap = self.mem.read(addr, 4)
             self.rd_ram[ram:ram + 4] = snap
@@ -331,7 +345,9 @@ class TB:
                     for q in self.queues.values():
                         if q.func == f and q.vector == NO_VECTOR:
                             self._notified(q, "ISR")
-            if int(d.m_axis_irq_valid.value) and int(d.m_axis_irq_ready.value):
+            if int(d.m_axis_irq_valid.value) and int(d.m_axis_irq_ready.value) and self.irq_events:
+                self._irq_event()
+            elif int(d.m_axis_irq_valid.value) and int(d.m_axis_irq_ready.value):
                 f, vec = int(d.m_axis_irq_func.value), int(d.m_axis_irq_vec.value)
                 if f < self.num_func:
                     self.irq_func[f] += 1
@@ -340,6 +356,32 @@ class TB:
                     self._fail(f"interrupt func {f} vec {vec}: no queue of that function has this vector")
                 else:
                     self._notified(q, f"MSI-X vec {vec}")
+
+    def _irq_event(self):
+        """IRQ_EVENTS = 1: one record per batch evaluation."""
+        d = self.dut
+        f, vec, qi = int(d.m_axis_irq_func.value), int(d.m_axis_irq_vec.value), int(d.m_axis_irq_queue.value)
+        notify, novec = int(d.m_axis_irq_notify.value), int(d.m_axis_irq_novec.value)
+        count = int(d.m_axis_irq_count.value)
+        q = self.queues.get((f, qi))
+        if q is None:
+            self._fail(f"evaluation record func {f} queue {qi}: no such queue")
+            return
+        q.recs_since += 1
+        q.count_since += count
+        no_vec = q.vector >> 11 != 0
+        if vec != q.vector & 0x7FF:
+            self._fail(f"{q.where}: evaluation record vec {vec:#x}, expected {q.vector & 0x7FF:#x}")
+        if notify and (novec or no_vec):
+            self._fail(f"{q.where}: evaluation record notify 1 novec {novec} for vector {q.vector:#x}")
+        if novec and not no_vec:
+            self._fail(f"{q.where}: evaluation record novec 1 for vector {q.vector:#x}")
+        if not 1 <= count <= q.size or q.count_since != q.writes_since:
+            self._fail(f"{q.where}: evaluation record count {count}, expected "
+                       f"{q.writes_since - q.count_since + count} (used writes since the previous record)")
+        if notify:
+            self.irq_func[f] += 1
+            self._notified(q, f"MSI-X vec {vec} (evaluation record)")
 
     # -- actions -------------------------------------------------------------
     def add_random(self, q: Queue, max_chain: int = 4, count: Optional[int] = None) -> list[int]:
@@ -433,6 +475,10 @@ class TB:
             assert q.drv.last_used == q.pos, (f"{q.where}: driver last_used {q.drv.last_used}, "
                                               f"device position {q.pos} at {now()}")
         assert not q.chk.warnings, f"{q.where}: notification checker: {q.chk.warnings} at {now()}"
+        if self.irq_events:
+            assert q.recs_since == q.reads_since, (f"{q.where}: {q.recs_since} evaluation records for "
+                                                   f"{q.reads_since} event-area reads at {now()}")
+        q.reads_since = q.writes_since = q.recs_since = q.count_since = 0
         r = q.chk.unanswered()
         assert r is None, (f"{q.where}: missing required notification (used write at {r.used_time} ns, "
                            f"evaluated at {r.eval_time} ns, position {r.position}: {r.reason}) at {now()}")
@@ -837,6 +883,7 @@ def fresh_ring(tb: TB, q: Queue):
     q.nd = {}
     q.expect.clear()
     q.written = []
+    q.reads_since = q.writes_since = q.recs_since = q.count_since = 0
 
 
 @cocotb.test()

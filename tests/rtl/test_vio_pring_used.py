@@ -17,9 +17,11 @@ BENCH = Bench(
 )
 
 
+# IRQ_EVENTS 0: interrupt requests only; 1: one record per evaluation (for vio_irq_coal)
+@pytest.mark.parametrize("irq_events", [0, 1], ids=["irq_req", "irq_events"])
 @pytest.mark.parametrize("testcase", BENCH.tests())
-def test_vio_pring_used(testcase, sim_opts):
-    BENCH.run(testcase, sim_opts)
+def test_vio_pring_used(testcase, irq_events, sim_opts):
+    BENCH.run(testcase, sim_opts, parameters={"IRQ_EVENTS": irq_events})
 
 
 # one record per evaluation, and large batches (bounded by N, not by MAX_BATCH)
