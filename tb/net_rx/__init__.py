@@ -1,0 +1,1 @@
+"""Focused bench for vio_net_rx."""
