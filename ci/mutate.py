@@ -91,6 +91,19 @@ MUTATIONS = [
     Mutation("TX gso_type not a DEVICE_NEEDS_RESET", "vio_net_tx.sv",
              "else if (h_gso != 8'd0 || (h_needs_csum && !neg_csum))", "else if (h_needs_csum && !neg_csum)",
              "test_bad_inputs", NET_TX),
+    # the device scoreboard on virtio-net (RTL + firmware in the loop, tb/device/test_device_net.py)
+    Mutation("coalescing ignored: every notification at once (early)", "vio_irq_coal.sv",
+             "wire            active = coal_rd_pkts != 32'd0 && coal_rd_usecs != 32'd0;",
+             "wire            active = 1'b0;", "test_net_coalescing", DEVICE),
+    Mutation("coalescing timer never expires (late)", "vio_irq_coal.sv",
+             "|| TS_W'(now_us - o_start) >= TS_W'(coal_rd_usecs));", ");", "test_net_coalescing", DEVICE),
+    Mutation("RX num_buffers off by one", "vio_net_rx.sv",
+             "buf_wr_data <= 512'(n_bufs) << (8 * (64 - 32'(hdr_size) + 10));",
+             "buf_wr_data <= 512'(n_bufs + 1'b1) << (8 * (64 - 32'(hdr_size) + 10));",
+             "test_net_rx_mergeable", DEVICE),
+    Mutation("RX frame byte corrupted on its way to the driver", "vio_net_rx.sv",
+             "buf_wr_data <= s_axis_rx_tdata;", "buf_wr_data <= s_axis_rx_tdata ^ 512'h100;",
+             "test_net_rx_mergeable", DEVICE),
 ]
 
 

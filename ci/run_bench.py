@@ -63,6 +63,38 @@ def blk(seed: int) -> int:
     for r in rows:
         print(f"{r['kind']:<18} " + " ".join(f"{r['tlps_per_request'].get(k, 0):>15.2f}" for k in kinds))
     print(f"\nresults: {out}")
+    return net(seed)
+
+
+def net(seed: int) -> int:
+    """virtio-net TX/RX throughput at 64/512/1500 B, TLPs per packet, interrupts against coalescing."""
+    out = BUILD / "bench" / "net.json"
+    bench = Bench(DEVICE_BENCH.toplevel, "tb.device.bench_net", DEVICE_BENCH.sources, DEVICE_BENCH.parameters)
+    bench.run("bench_net", SimOptions(seed=seed), extra_env={"BENCH_OUT": str(out)})
+    res = json.loads(out.read_text())
+    rows = res["throughput"]
+    print()
+    print("virtio-net, one queue pair (ring 256, MRG_RXBUF 2 KiB buffers), firmware in the loop, Gen3 x16 (126.0 Gbps raw)")
+    hdr = f"{'dir':<4} {'bytes':>6} {'packets':>8} {'sim Gbps':>9} {'sim Mpps':>9} {'% link':>7} {'wall pps':>9}"
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        print(f"{r['dir']:<4} {r['size']:>6} {r['packets']:>8} {r['gbps']:>9.2f} {r['mpps']:>9.3f} "
+              f"{r['link_pct']:>6.1f}% {r['wall_pps']:>9.1f}")
+    kinds = sorted({k for r in rows for k in r["tlps_per_packet"]})
+    print()
+    print("PCIe TLPs per packet, by kind")
+    print(f"{'dir':<4} {'bytes':>6} " + " ".join(f"{k:>15}" for k in kinds))
+    for r in rows:
+        print(f"{r['dir']:<4} {r['size']:>6} " + " ".join(f"{r['tlps_per_packet'].get(k, 0):>15.2f}" for k in kinds))
+    print()
+    print("RX interrupt coalescing (NOTF_COAL RX_SET), bursts of 64-byte frames")
+    hdr = f"{'max_packets':>11} {'max_usecs':>9} {'frames':>7} {'MSI-X':>6} {'per 1000 pkts':>14}"
+    print(hdr)
+    print("-" * len(hdr))
+    for c in res["coalescing"]:
+        print(f"{c['max_packets']:>11} {c['max_usecs']:>9} {c['frames']:>7} {c['irqs']:>6} {c['irqs_per_1000']:>14.1f}")
+    print(f"\nresults: {out}")
     return 0
 
 

@@ -5,9 +5,11 @@
 // A buffer goes whole to one engine: the dispatcher locks onto an idle engine
 // (eng_busy low; round-robin after the last one used) when the first segment
 // or record of a buffer appears, forwards every segment and the record to it,
-// and unlocks after the record handshake. While no engine is idle, the ring
-// engine waits (ready low). The payload fields are shared by all outputs;
-// only valid/ready are per engine.
+// and unlocks after the record handshake. Only the engines in s_port_mask
+// (sampled while unlocked: the kind of engine the buffer's queue needs, e.g.
+// blk engines, the control-queue engine, the TX engine) are candidates.
+// While no candidate is idle, the ring engine waits (ready low). The payload
+// fields are shared by all outputs; only valid/ready are per engine.
 
 `resetall
 `timescale 1ns / 1ps
@@ -31,6 +33,7 @@ module vio_buf_dispatch #(
     output logic      [PORTS-1:0]   m_axis_buf_valid,
     input  wire logic [PORTS-1:0]   m_axis_buf_ready,
 
+    input  wire logic [PORTS-1:0]   s_port_mask,  // engines that may take the waiting buffer
     input  wire logic [PORTS-1:0]   eng_busy,     // engine k holds a buffer / request
     output logic                    locked        // a buffer is being handed over
 );
@@ -50,7 +53,7 @@ module vio_buf_dispatch #(
         for (int k = 1; k <= PORTS; k++) begin
             logic [PW-1:0] p;
             p = PW'((int'(last) + k) % PORTS);
-            if (!any_idle && !eng_busy[p]) begin
+            if (!any_idle && s_port_mask[p] && !eng_busy[p]) begin
                 any_idle = 1'b1;
                 pick = p;
             end

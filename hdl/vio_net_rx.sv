@@ -196,6 +196,8 @@ module vio_net_rx #(
     output logic      [15:0]                 m_axis_used_id,
     output logic      [31:0]                 m_axis_used_len,
     output logic      [15:0]                 m_axis_used_num_desc,
+    output logic                             m_axis_used_more,     // more records of this frame follow (a group)
+    output logic                             used_group,           // level: a group of records is being emitted
 
     // status
     output logic      [NUM_FUNC-1:0]         needs_reset_set,      // pulse
@@ -413,6 +415,8 @@ module vio_net_rx #(
     assign m_axis_wr_desc_tag = OP_TAG_W'(WR_DMA_TAG);
     assign m_axis_used_func = r_func;
     assign m_axis_used_queue = r_vq;
+    assign m_axis_used_more = 32'(ub) + 1 < 32'(n_bufs);
+    assign used_group = state == S_USED && 32'(n_bufs) > 1;
     always_comb begin
         m_axis_used_id = '0;
         m_axis_used_num_desc = '0;

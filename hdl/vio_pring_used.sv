@@ -24,6 +24,14 @@
 //     previous one, so used descriptors land in order.
 //   * the slot advances by num_desc, wrapping at the queue size and flipping
 //     the wrap counter (written back after each successful write);
+//   * groups (s_axis_used_more, the buffers of one MRG_RXBUF frame, which
+//     "must become visible as used together", virtio.md §6.2): the first
+//     record of a group is staged in bytes 16..23 of the staging row and
+//     written only after the group's last record (s_axis_used_more low), so a
+//     driver polling the head slot sees every buffer of the frame at once; the
+//     group's records must arrive back to back (the device top keeps other
+//     engines off the used port meanwhile). If a batch ends inside a group
+//     (batch limits), the staged descriptor is written at the batch end;
 //   * batching: after a write, a record waiting for the SAME queue is taken
 //     at once (up to MAX_BATCH records and at most N slots per batch, so the
 //     2N arithmetic stays exact, §4.4); then the 4-byte Driver Event
@@ -84,6 +92,7 @@ module vio_pring_used #(
     input  wire logic [15:0]             s_axis_used_id,
     input  wire logic [31:0]             s_axis_used_len,       // bytes written into the buffer
     input  wire logic [15:0]             s_axis_used_num_desc,  // ring slots the buffer consumed
+    input  wire logic                    s_axis_used_more,      // more records of the same group follow (MRG_RXBUF frame)
 
     // queue context (vio_virtio_regs ctx_req/ctx_rsp)
     output logic                         ctx_req_valid,
@@ -207,6 +216,10 @@ module vio_pring_used #(
     logic [15:0]      u_id;
     logic [31:0]      u_len;
     logic [15:0]      u_nd;
+    logic             u_more;
+    logic             g_open;      // a group's first used descriptor is staged, not written yet
+    logic             wr_head;     // the DMA write in flight is that deferred descriptor
+    logic [63:0]      g_addr;
 
     logic [15:0]      q_size;
     logic [15:0]      q_vec;
@@ -261,7 +274,7 @@ module vio_pring_used #(
     assign ctx_req_queue = a_queue;
 
     assign m_axis_wr_desc_func = a_func;
-    assign m_axis_wr_desc_ram_addr = RAM_ADDR_W'(WR_BUF_RAM_ADDR + 8);
+    assign m_axis_wr_desc_ram_addr = RAM_ADDR_W'(WR_BUF_RAM_ADDR + (wr_head ? 16 : 8));
     assign m_axis_wr_desc_len = LEN_W'(8);
     assign m_axis_wr_desc_tag = OP_TAG_W'(WR_DMA_TAG);
     assign m_axis_rd_desc_func = a_func;
@@ -326,6 +339,8 @@ module vio_pring_used #(
         case (state)
         S_IDLE: begin
             a_abort <= 1'b0;
+            g_open <= 1'b0;
+            wr_head <= 1'b0;
             if (s_axis_used_valid) begin
                 a_func <= s_axis_used_func;
                 a_f <= s_axis_used_func[FW-1:0];
@@ -334,6 +349,7 @@ module vio_pring_used #(
                 u_id <= s_axis_used_id;
                 u_len <= s_axis_used_len;
                 u_nd <= s_axis_used_num_desc;
+                u_more <= s_axis_used_more;
                 if (u_idx_ok) state <= S_CTX_REQ;    // out of range: dropped
             end
         end
@@ -363,13 +379,32 @@ module vio_pring_used #(
             end else begin
                 buf_wr_en <= 1'b1;
                 buf_wr_addr <= ROW_W'(WR_BUF_RAM_ADDR / 64);
-                buf_wr_be <= 64'h0000_0000_0000_FF00;
                 buf_wr_data <= '0;
-                buf_wr_data[64 +: 32] <= u_len;
-                buf_wr_data[96 +: 16] <= u_id;
-                buf_wr_data[112 +: 16] <= {cur_wrap, 7'd0, cur_wrap, 5'd0, u_len != 32'd0, 1'b0};
-                m_axis_wr_desc_pcie_addr <= q_desc + {44'd0, cur_slot, 4'd0} + 64'd8;
-                state <= S_STAGE;
+                if (u_more && !g_open) begin
+                    // first record of a group: staged in bytes 16..23, written after the group's
+                    // last one, so the driver sees the whole group at once (virtio.md §6.2)
+                    buf_wr_be <= 64'h0000_0000_00FF_0000;
+                    buf_wr_data[128 +: 32] <= u_len;
+                    buf_wr_data[160 +: 16] <= u_id;
+                    buf_wr_data[176 +: 16] <= {cur_wrap, 7'd0, cur_wrap, 5'd0, u_len != 32'd0, 1'b0};
+                    g_addr <= q_desc + {44'd0, cur_slot, 4'd0} + 64'd8;
+                    g_open <= 1'b1;
+                    cur_slot <= adv_slot;
+                    cur_wrap <= adv_wrap;
+                    b_count <= b_count + 16'd1;
+                    b_slots <= b_slots + {1'b0, u_nd};
+                    wb_en <= 1'b1;
+                    wb_slot <= adv_slot;
+                    wb_wrap <= adv_wrap;
+                    state <= S_NEXT;
+                end else begin
+                    buf_wr_be <= 64'h0000_0000_0000_FF00;
+                    buf_wr_data[64 +: 32] <= u_len;
+                    buf_wr_data[96 +: 16] <= u_id;
+                    buf_wr_data[112 +: 16] <= {cur_wrap, 7'd0, cur_wrap, 5'd0, u_len != 32'd0, 1'b0};
+                    m_axis_wr_desc_pcie_addr <= q_desc + {44'd0, cur_slot, 4'd0} + 64'd8;
+                    state <= S_STAGE;
+                end
             end
         end
         S_STAGE: begin
@@ -384,7 +419,27 @@ module vio_pring_used #(
         S_WR_WAIT: if (s_axis_wr_desc_status_valid) begin
             if (s_axis_wr_desc_status_error != vio_pkg::DMA_OK) begin
                 needs_reset_set[a_f] <= 1'b1;
+                g_open <= 1'b0;
+                wr_head <= 1'b0;
                 state <= (b_count != 16'd0) ? S_EVT_DESC : S_IDLE;
+            end else if (wr_head) begin
+                // the group's deferred first descriptor is out: the group is visible
+                wr_head <= 1'b0;
+                g_open <= 1'b0;
+                state <= S_NEXT;
+            end else if (g_open && !u_more) begin
+                // the group's last descriptor is out: now its first
+                cur_slot <= adv_slot;
+                cur_wrap <= adv_wrap;
+                b_count <= b_count + 16'd1;
+                b_slots <= b_slots + {1'b0, u_nd};
+                wb_en <= 1'b1;
+                wb_slot <= adv_slot;
+                wb_wrap <= adv_wrap;
+                wr_head <= 1'b1;
+                m_axis_wr_desc_pcie_addr <= g_addr;
+                m_axis_wr_desc_valid <= 1'b1;
+                state <= S_WR_DESC;
             end else begin
                 cur_slot <= adv_slot;
                 cur_wrap <= adv_wrap;
@@ -401,9 +456,17 @@ module vio_pring_used #(
                 u_id <= s_axis_used_id;
                 u_len <= s_axis_used_len;
                 u_nd <= s_axis_used_num_desc;
+                u_more <= s_axis_used_more;
                 state <= S_CHECK;
             end else if (a_abort || a_func_reset) begin
+                g_open <= 1'b0;
                 state <= S_IDLE;
+            end else if (g_open) begin
+                // the batch ends inside a group (batch limits): write the deferred descriptor now
+                wr_head <= 1'b1;
+                m_axis_wr_desc_pcie_addr <= g_addr;
+                m_axis_wr_desc_valid <= 1'b1;
+                state <= S_WR_DESC;
             end else begin
                 state <= S_EVT_DESC;
             end
@@ -469,6 +532,8 @@ module vio_pring_used #(
         if (rst) begin
             state <= S_IDLE;
             a_abort <= 1'b0;
+            g_open <= 1'b0;
+            wr_head <= 1'b0;
             m_axis_wr_desc_valid <= 1'b0;
             m_axis_rd_desc_valid <= 1'b0;
             m_axis_irq_valid <= 1'b0;

@@ -60,6 +60,7 @@ from typing import Mapping, Optional, Sequence, Union
 
 from .blk import BackendOp, BackendOpKind
 from .buffers import Buffer
+from .coalescing import CoalescingTiming
 from .common_cfg import NO_VECTOR, Reg
 from .event_suppression import (
     NotificationClass,
@@ -92,6 +93,10 @@ class NotificationReport:
     time: int
     queues: dict[int, NotificationVerdict]
     config: Optional[NotificationClass] = None
+    #: per queue source: before the coalescing condition was met (EARLY, legal but not coalesced, §6.6) or not
+    coalescing: dict[int, CoalescingTiming] = field(default_factory=dict)
+    #: per queue source with packets pending: message time minus the time the condition was met (ns)
+    coalescing_margin: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -697,11 +702,16 @@ class Checker:
                          "vector has no event source")
             return None
         verdicts = {}
+        timing: dict[int, CoalescingTiming] = {}
+        margin: dict[int, int] = {}
         for vq in queues:
             q = f.queues[vq]
             snap, settled = q.notify.last_snapshot, q.notify.all_evaluated
             verdicts[vq] = q.notify.on_notification(time)
-            q.coalescing.on_notification(time)
+            met = q.coalescing.condition_time()
+            if met is not None:
+                margin[vq] = time - met
+            timing[vq] = q.coalescing.on_notification(time)
             if (
                 self.opts.strict_disable
                 and not config
@@ -723,7 +733,7 @@ class Checker:
                 st.isr_may |= 2
             else:
                 cfg_class = NotificationClass.SPURIOUS
-        rep = NotificationReport(fid, vector, time, verdicts, cfg_class)
+        rep = NotificationReport(fid, vector, time, verdicts, cfg_class, timing, margin)
         self.reports.append(rep)
         return rep
 

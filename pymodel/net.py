@@ -182,6 +182,10 @@ class NetConfig:
     duplex: int = 0xFF  # §10 #4: 0 half, 1 full, 0xFF unknown
     #: device limit (not a config field): longest frame the wire port carries, bytes after the header
     max_frame: int = 9018
+    #: device limit (not a config field): longest control command, readable bytes {class, command, data},
+    #: the device can take (a mailbox to the firmware); a longer one is answered VIRTIO_NET_ERR.
+    #: None: no limit.
+    max_ctrl_cmd: Optional[int] = None
 
     SIZE = 24
 

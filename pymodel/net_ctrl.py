@@ -206,6 +206,11 @@ class NetCtrl:
         """Execute the request in ``buf``; the ack and result are written to guest memory."""
         if buf.readable_len < 2 or buf.writable_len < 1:
             raise DeviceNeedsReset("net ctrl missing headers", queue)
+        limit = self.config.max_ctrl_cmd
+        if limit is not None and buf.readable_len > limit:
+            out = CtrlOutcome(Ack.ERR)      # the device cannot see the command whole (a device limit)
+            buf.scatter(mem, bytes([out.ack]))
+            return out
         raw = buf.gather(mem)
         out = self.handle(raw[0], raw[1], raw[2:], buf.writable_len)
         buf.scatter(mem, bytes([out.ack]) + out.result)

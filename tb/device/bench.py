@@ -6,7 +6,12 @@
   memory grants: each function gets its own host memory region) and taps
   DMA bytes and MSI-X messages into the scoreboard;
 * DiskBackend plays the storage engine on the backend port, over an image
-  file per function; the golden model gets its own copy of each image;
+  file per blk function; the golden model gets its own copy of each image;
+* the network port: every frame on m_axis_tx goes to the scoreboard (from the
+  function in its tuser), frames are sent into s_axis_rx with :meth:`rx_send`;
+* the management port: the real firmware (firmware/, host build) runs in a
+  thread against it (:meth:`start_firmware`, tb/fw_host.py), serving the
+  control queue and provisioning the net functions;
 * the driver model (tb/device/virtio_pci.py) brings each function up as
   Linux would and posts requests; every register access and host memory
   write is reported to the scoreboard, which is pymodel's Checker.
@@ -21,7 +26,7 @@ from pathlib import Path
 
 import cocotb
 from cocotb.triggers import RisingEdge, Timer
-from cocotbext.axi import AxiStreamBus
+from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 from cocotbext.pcie.core import RootComplex
 
 from pymodel.disk import SECTOR, Disk
@@ -50,6 +55,8 @@ class DeviceBench:
         self.num_func = int(dut.NUM_FUNC.value)
         self.msix_vec = MSIX_VEC
         self.funcs = FUNCS[: self.num_func]
+        self.blk_fids = [f for f, fc in enumerate(self.funcs) if not fc.is_net]
+        self.net_fids = [f for f, fc in enumerate(self.funcs) if fc.is_net]
         self.log.info("seed %d", cocotb.RANDOM_SEED)
 
         self.rc = RootComplex()
@@ -77,7 +84,7 @@ class DeviceBench:
         self.rc.log.setLevel(logging.WARNING)
         for f, fn in enumerate(self.dev.functions):
             fn.vendor_id = 0x1AF4
-            fn.device_id = 0x1042          # modern virtio-blk (virtio.md §3.1)
+            fn.device_id = self.funcs[f].device_id    # modern virtio-net 0x1041 / -blk 0x1042 (virtio.md §3.1)
             fn.configure_bar(0, BAR0_SIZE, ext=True)
         self.dev.enable_cfg_ext(dut, start=CAP_BASE)
         self.rc.make_port().connect(self.dev)
@@ -88,7 +95,8 @@ class DeviceBench:
         # disks: the device's (image files in the test directory) and the model's (copies)
         self.disks: dict[int, Disk] = {}
         model_disks: dict[int, Disk] = {}
-        for f, fc in enumerate(self.funcs):
+        for f in self.blk_fids:
+            fc = self.funcs[f]
             path = Path(os.getcwd()) / f"disk{f}.img"
             path.unlink(missing_ok=True)
             disk = Disk(fc.capacity, path=path)
@@ -96,14 +104,23 @@ class DeviceBench:
             disk.write(0, rnd.randbytes(fc.capacity * SECTOR))
             self.disks[f] = disk
             model_disks[f] = Disk(image=bytearray(disk.read(0, disk.capacity)))
-        dut.blk_capacity.value = sum(fc.capacity << (64 * f) for f, fc in enumerate(self.funcs))
+        dut.blk_capacity.value = sum(self.funcs[f].capacity << (64 * f) for f in self.blk_fids)
         dut.blk_serial.value = serial_bits(self.funcs)
 
-        self.sb = Scoreboard({f: function_config(fc, model_disks[f]) for f, fc in enumerate(self.funcs)})
+        self.sb = Scoreboard({f: function_config(fc, model_disks.get(f)) for f, fc in enumerate(self.funcs)})
         self.host.dma_taps.append(self.sb.on_dma)
         self.host.msix_taps.append(self.sb.on_msix)
         self.host.msix_taps.append(self._route_msix)
         self.backend = DiskBackend(dut, self.disks, self.sb.on_backend, backend_latency)
+
+        # network port and management port
+        self.tx_sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_tx"), dut.clk, dut.rst)
+        self.rx_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_rx"), dut.clk, dut.rst)
+        self.tx_sink.log.setLevel(logging.WARNING)
+        self.rx_source.log.setLevel(logging.WARNING)
+        self.tx_frames: dict[int, list[tuple[int, bytes]]] = {f: [] for f in self.net_fids}  # fid -> (queue, frame)
+        self.fw = None        # FirmwareHost once started (it owns the management port's AXI-lite master)
+        cocotb.start_soon(self._tx_monitor())
 
         self.pf = []
         self.bar = []
@@ -131,6 +148,46 @@ class DeviceBench:
             self.host.grant(f, mem.base, mem.size)
             self.drv[f] = VirtioPciDevice(self, f, mem, BumpAllocator(mem.base, mem.base + mem.size))
         cocotb.start_soon(self._deadlines())
+
+    # ------------------------------------------------------------ network port
+    async def _tx_monitor(self) -> None:
+        """Every frame leaving the device goes to the scoreboard, attributed by tuser {queue, func}."""
+        while True:
+            fr = await self.tx_sink.recv()
+            user = fr.tuser[0] if isinstance(fr.tuser, list) else fr.tuser
+            user = int(user or 0)
+            fid, vq = user & 0xFF, user >> 8
+            data = bytes(fr.tdata)
+            self.tx_frames.setdefault(fid, []).append((vq, data))
+            self.sb.on_tx_packet(fid, data)
+
+    async def rx_send(self, fid: int, frame: bytes, hint: int = 0) -> None:
+        """Send ``frame`` from the wire to function ``fid`` (pair hint ``hint``), telling the scoreboard first."""
+        self.sb.on_rx_inject(fid, frame)
+        await self.rx_source.send(AxiStreamFrame(frame, tuser=(hint & 0xFF) << 8 | fid))
+
+    async def set_link(self, fid: int, up: bool) -> None:
+        """The firmware changes the link state (vio_fw_set_link in its thread); the checker is told first."""
+        self.sb.on_link(fid, up)
+        await self.fw.call(lambda lib, fw: lib.vio_fw_set_link(fw, fid, int(up)))
+
+    async def rx_drain(self) -> None:
+        """Wait until the RX source has handed every frame to the device."""
+        await self.rx_source.wait()
+
+    # ------------------------------------------------------------ firmware
+    async def start_firmware(self, link_up: bool = True) -> None:
+        """Boot the real firmware against the management port; provisioning raises LINK_UP (a link change)."""
+        from tb.fw_host import BoardFunc, FirmwareHost
+
+        board = [BoardFunc(mac=fc.mac or bytes(6), max_pairs=max(fc.max_pairs, 1), link_up=link_up, is_net=fc.is_net)
+                 for fc in self.funcs]
+        self.fw = FirmwareHost(self.dut, board, axil_prefix="s_axil_mgmt", irq="mgmt_irq", time_us="mgmt_time_us")
+        self.fw.start()
+        await self.fw.booted()
+        for f in self.net_fids:
+            if link_up:
+                self.sb.on_link(f, True)
 
     def _route_msix(self, msg) -> None:
         d = self.drv.get(msg.func)
@@ -184,6 +241,8 @@ class DeviceBench:
     async def finish(self) -> None:
         """Let the device settle, then the scoreboard's final checks."""
         await self.idle(2000)
+        if self.fw is not None:
+            await self.fw.stop()
         assert not self.host.violations, "host-side violations:\n" + "\n".join(self.host.violations)
         self.sb.finish()
         self.log.info("host TLPs: %s", dict(self.host.counts))

@@ -5,24 +5,28 @@ and builds pymodel's :class:`~pymodel.function.FunctionConfig` from the same
 table, so the golden model and the RTL always describe the same device.
 
 * f0: virtio-blk, read-write, 4 request queues (MQ), FLUSH;
-* f1: virtio-blk, read-only (RO offered: every OUT gets IOERR, §7), 2 queues.
+* f1: virtio-blk, read-only (RO offered: every OUT gets IOERR, §7), 2 queues;
+* f2: virtio-net, 2 queue pairs + controlq (MQ, CTRL_VQ/RX/VLAN, GUEST_ANNOUNCE,
+  MRG_RXBUF, CSUM offload, NOTF_COAL + VQ_NOTF_COAL), its control plane served
+  by the firmware (firmware/) through the management port.
 
-Both offer INDIRECT_DESC, EVENT_IDX, RING_PACKED and queues up to 32768.
+All offer INDIRECT_DESC, EVENT_IDX, RING_PACKED and queues up to 32768.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Optional
 
 from pymodel.blk_config import BlkConfig
 from pymodel.disk import Disk
 from pymodel.features import BlkFeature as B
-from pymodel.features import DeviceType, Transport as T, mask, validate_offer
+from pymodel.features import DeviceType, NetFeature as N, Transport as T, mask, validate_offer
 from pymodel.function import FunctionConfig
+from pymodel.net import NetConfig
 
 MSIX_VEC = 16
-MAX_QUEUES = 4
+MAX_QUEUES = 8
 MAX_SEGS = 64                 # descriptors per blk request (vio_blk_req); pymodel max_chain
 BLK_SEG_MAX = MAX_SEGS - 2    # data segments: header and status take two
 BLK_SIZE_MAX = 0x1_0000
@@ -32,6 +36,12 @@ BLK_ENGINES = 2               # blk requests in flight at once (vio_blk_req engi
 _TRANSPORT = mask(T.INDIRECT_DESC, T.EVENT_IDX, T.VERSION_1, T.ACCESS_PLATFORM, T.RING_PACKED, T.ORDER_PLATFORM)
 BLK_RW = _TRANSPORT | mask(B.SIZE_MAX, B.SEG_MAX, B.BLK_SIZE, B.FLUSH, B.MQ)
 BLK_RO = BLK_RW | mask(B.RO)
+NET = _TRANSPORT | mask(N.CSUM, N.GUEST_CSUM, N.CTRL_GUEST_OFFLOADS, N.MTU, N.MAC, N.MRG_RXBUF, N.STATUS, N.CTRL_VQ,
+                        N.CTRL_RX, N.CTRL_VLAN, N.GUEST_ANNOUNCE, N.MQ, N.CTRL_MAC_ADDR, N.VQ_NOTF_COAL, N.NOTF_COAL)
+NET_MTU = 1500
+NET_MAX_FRAME = 9018          # longest frame the network port carries (vio_net_tx / vio_net_rx)
+MB_WORDS = 64                 # control-queue mailbox words (the register map's CMD_DATA / RSP_DATA)
+US_CYCLES = 250               # device clock cycles per microsecond (250 MHz user clock)
 
 
 @dataclass(frozen=True)
@@ -39,17 +49,32 @@ class DevFunc:
     features: int
     num_queues: int
     queue_max: int
-    capacity: int        # sectors of the disk behind it
-    serial: str
+    capacity: int = 0         # blk: sectors of the disk behind it
+    serial: str = ""
+    kind: DeviceType = DeviceType.BLK
+    mac: bytes = b""          # net: the MAC the firmware provisions (and the RTL's FUNC_MAC reset value)
+
+    @property
+    def is_net(self) -> bool:
+        return self.kind == DeviceType.NET
+
+    @property
+    def max_pairs(self) -> int:
+        return (self.num_queues - 1) // 2 if self.is_net else 0
+
+    @property
+    def device_id(self) -> int:
+        return 0x1040 + int(self.kind)
 
 
 FUNCS = (
     DevFunc(BLK_RW, 4, 32768, 4096, "VIO-BLK-PF0-RW"),
     DevFunc(BLK_RO, 2, 32768, 1024, "VIO-BLK-PF1-READONLY"),
+    DevFunc(NET, 5, 32768, kind=DeviceType.NET, mac=bytes.fromhex("525400a0b0c2")),
 )
 
 for _i, _f in enumerate(FUNCS):
-    _bad = validate_offer(DeviceType.BLK, _f.features)
+    _bad = validate_offer(_f.kind, _f.features)
     assert _bad is None, f"device function {_i}: {_bad}"
 
 
@@ -67,6 +92,8 @@ def rtl_parameters(funcs=FUNCS) -> Mapping[str, object]:
         "NUM_FUNC": len(funcs),
         "MAX_QUEUES": MAX_QUEUES,
         "MSIX_VEC": MSIX_VEC,
+        "FUNC_TYPE": _vector([int(f.kind) for f in funcs], 8),
+        "FUNC_MAC": _vector([int.from_bytes(f.mac or bytes(6), "big") for f in funcs], 48),
         "FUNC_FEATURES": _vector([f.features for f in funcs], 128),
         "FUNC_NUM_QUEUES": _vector([f.num_queues for f in funcs], 16),
         "FUNC_QUEUE_MAX": _vector([f.queue_max for f in funcs], 16),
@@ -75,11 +102,31 @@ def rtl_parameters(funcs=FUNCS) -> Mapping[str, object]:
         "MAX_SEGS": MAX_SEGS,
         "CHUNK": CHUNK,
         "BLK_ENGINES": BLK_ENGINES,
+        "NET_MTU": NET_MTU,
+        "NET_MAX_FRAME": NET_MAX_FRAME,
+        "MB_WORDS": MB_WORDS,
+        "US_CYCLES": US_CYCLES,
     }
 
 
-def function_config(f: DevFunc, disk: Disk) -> FunctionConfig:
-    """The golden model's view of ``f`` over ``disk`` (its own copy of the image)."""
+def function_config(f: DevFunc, disk: Optional[Disk]) -> FunctionConfig:
+    """The golden model's view of ``f`` (blk: over ``disk``, its own copy of the image).
+
+    A net function starts with the link down: the RTL's net_status resets to 0
+    and the firmware raises LINK_UP when it provisions the function (the
+    bench reports that to the checker as a link change).
+    """
+    if f.is_net:
+        return FunctionConfig(
+            device_type=DeviceType.NET,
+            features=f.features,
+            queue_sizes=[f.queue_max] * f.num_queues,
+            msix_vectors=MSIX_VEC,
+            net=NetConfig(mac=f.mac, status=0, max_virtqueue_pairs=f.max_pairs, mtu=NET_MTU,
+                          max_frame=NET_MAX_FRAME, max_ctrl_cmd=MB_WORDS * 4),
+            max_chain=MAX_SEGS,
+        )
+    assert disk is not None
     return FunctionConfig(
         device_type=DeviceType.BLK,
         features=f.features,

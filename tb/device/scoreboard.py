@@ -5,7 +5,8 @@ Every transaction the bench observes reaches pymodel's
 ns: host memory writes of the driver model (:class:`HostMem` tees them), the
 driver's register reads and writes, every upstream DMA request with its
 bytes (HostMonitor tap), every MSI-X message, every storage backend
-operation. The first mismatch fails the test: the exception names the
+operation, every frame on the network port (TX) and every frame the
+bench sends into it (RX). The first mismatch fails the test: the exception names the
 check, function, queue, ring slot, expected and actual values and the time.
 """
 
@@ -90,6 +91,20 @@ class Scoreboard:
             self.checker.on_register_read(func, region, offset, width, value, t_ns())
         except CheckError as e:
             self._fail(e)
+
+    def on_tx_packet(self, func: int, frame: bytes) -> None:
+        self.counts["tx"] = self.counts.get("tx", 0) + 1
+        try:
+            self.checker.on_tx_packet(frame, t_ns(), func)
+        except CheckError as e:
+            self._fail(e)
+
+    def on_rx_inject(self, func: int, frame: bytes) -> None:
+        self.counts["rx"] = self.counts.get("rx", 0) + 1
+        self.checker.on_rx_inject(func, frame, t_ns())
+
+    def on_link(self, func: int, up: bool) -> None:
+        self.checker.on_link(func, up, t_ns())
 
     def on_msix_control(self, func: int, value: int) -> None:
         self.checker.on_msix_control(func, value, t_ns())

@@ -50,7 +50,7 @@ def random_request(rnd: random.Random, capacity: int, max_sectors: int = 16):
 async def test_init_and_io_smoke(dut):
     """Both functions come up; a write then a read of the same sectors returns the data; GET_ID; FLUSH."""
     tb = await start(dut)
-    for f in range(tb.num_func):
+    for f in tb.blk_fids:
         d = tb.drv[f]
         await d.init({0: 8})
         blk = tb.blk(f)
@@ -78,7 +78,7 @@ async def test_feature_negotiation_random_subsets(dut):
     """FEATURES_OK accepted or refused exactly as pymodel decides, for random driver subsets (incl. invalid)."""
     tb = await start(dut)
     rnd = random.Random(cocotb.RANDOM_SEED)
-    for f in range(tb.num_func):
+    for f in tb.blk_fids:
         d = tb.drv[f]
         await d.probe()
         offered = tb.funcs[f].features
@@ -153,10 +153,10 @@ async def test_random_mixed_io(dut):
     """Random IN/OUT/FLUSH/GET_ID on every queue of both functions, many ring wraps, several in flight."""
     tb = await start(dut)
     rnd = random.Random(cocotb.RANDOM_SEED)
-    for f in range(tb.num_func):
+    for f in tb.blk_fids:
         nq = tb.funcs[f].num_queues
         await tb.drv[f].init({q: rnd.choice([8, 13, 16]) for q in range(nq)})
-    for f in range(tb.num_func):
+    for f in tb.blk_fids:
         blk = tb.blk(f, indirect=rnd.random() < 0.5, split_data=rnd.choice([0, 0, 512, 1024]))
         tb.log.info("fn %d: indirect %s, data pieces %s", f, blk.indirect, blk.split_data or "whole")
         done = await run_io(tb, f, blk, rnd, 60 if f == 0 else 30, range(tb.funcs[f].num_queues))

@@ -21,7 +21,7 @@ async def test_soak_random_io(dut):
     tb = await start(dut, backend_latency=(0, 300))
     rnd = random.Random(cocotb.RANDOM_SEED)
     for rnd_no in range(8):
-        for f in range(tb.num_func):
+        for f in tb.blk_fids:
             nq = tb.funcs[f].num_queues
             sizes = {q: rnd.choice([3, 5, 8, 16, 31, 64, 255]) for q in range(rnd.randint(1, nq))}
             await tb.drv[f].init(sizes)

@@ -65,7 +65,8 @@ async def test_capability_walk(dut):
             for i in range(cap_len):   # every byte on its own (sub-DWORD config reads)
                 b = await pf.config_read_byte(ptr + i)
                 assert b == raw[i], f"{now()}: fn {f} config byte {ptr + i:#x}: {b:#04x}, DWORD read gave {raw[i]:#04x}"
-        assert await pf.config_read_dword(0x00) == 0x1042 << 16 | 0x1AF4
+        dev_id = tb.funcs[f].device_id
+        assert await pf.config_read_dword(0x00) == dev_id << 16 | 0x1AF4, f"{now()}: fn {f}: IDs, expected {dev_id:#x}"
     assert not tb.dev.cfg_ext.errors, tb.dev.cfg_ext.errors
     tb.log.info("cfg_ext: %d window reads answered by the RTL, %d writes signalled",
                 tb.dev.cfg_ext.reads, tb.dev.cfg_ext.writes)

@@ -210,3 +210,14 @@ def test_ctrl_missing_headers_needs_reset(readable: bytes, writable: int) -> Non
     mem, c = SparseMemory(), make()
     with pytest.raises(DeviceNeedsReset, match="net ctrl missing headers"):
         c.process(ctrl_buffer(mem, readable, writable), mem)
+
+
+def test_command_longer_than_the_device_limit_is_err() -> None:
+    """NetConfig.max_ctrl_cmd (a device limit, e.g. the firmware mailbox): a longer command gets ERR, no effect."""
+    c = NetCtrl(NetConfig(max_virtqueue_pairs=4, max_ctrl_cmd=16), vq_enabled=lambda vq: True)
+    c.set_features(ALL)
+    mem = SparseMemory()
+    ok = c.process(ctrl_buffer(mem, bytes([6, 1]) + coal(8, 20).ljust(14, b"\0"), 1), mem)   # 16 bytes: taken
+    assert ok.ack == OK and c.coalescing(0) == CoalescingParams(8, 20)
+    out = c.process(ctrl_buffer(mem, bytes([6, 1]) + coal(4, 4).ljust(15, b"\0"), 1), mem)   # 17 bytes
+    assert out.ack == ERR and not out.effects and c.coalescing(0) == CoalescingParams(8, 20)

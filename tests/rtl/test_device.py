@@ -2,6 +2,8 @@
 
 * tb/device/test_device_transport.py: virtio capabilities over cfg_ext, PCI_CFG;
 * tb/device/test_device_blk.py: virtio-blk end to end, every transaction judged by pymodel;
+* tb/device/test_device_net.py: virtio-net end to end with the real firmware serving the
+  control queue through the management port (firmware/ host build, run in a thread);
 * tb/device/test_device_soak.py: long random traffic (marker slow: `make regress`).
 """
 
@@ -32,6 +34,14 @@ DEVICE_SOURCES = [
     "vio_blk_req.sv",
     "vio_buf_dispatch.sv",
     "vio_be_mux.sv",
+    "gen/vio_mgmt_regblock_pkg.sv",
+    "gen/vio_mgmt_regblock.sv",
+    "vio_mgmt_regs.sv",
+    "vio_mgmt.sv",
+    "vio_net_ctrlq.sv",
+    "vio_net_tx.sv",
+    "vio_net_rx.sv",
+    "vio_irq_coal.sv",
     "vio_device_top.sv",
 ]
 
@@ -59,6 +69,19 @@ def test_device_transport(testcase, sim_opts):
 @pytest.mark.parametrize("testcase", BENCH.tests())
 def test_device_blk(testcase, sim_opts):
     BENCH.run(testcase, sim_opts)
+
+
+NET = Bench(
+    toplevel="vio_device_top",
+    module="tb.device.test_device_net",
+    sources=DEVICE_SOURCES,
+    parameters=dict(rtl_parameters()),
+)
+
+
+@pytest.mark.parametrize("testcase", NET.tests())
+def test_device_net(testcase, sim_opts):
+    NET.run(testcase, sim_opts)
 
 
 SOAK = Bench(
