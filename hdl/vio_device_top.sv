@@ -1619,7 +1619,7 @@ module vio_device_top #(
                        ctx_rsp_desc[NCTX*64-1:CTX_BLK*64], ctx_rsp_driver[CTX_AV*64 +: 64],
                        ctx_rsp_driver[NCTX*64-1:CTX_BLK*64], ctx_rsp_device,
                        live, notify_data, notify_drop, av_busy, us_busy, rx_busy, dispatch_locked, walk_active,
-                       ev_novec, us_buf_rd_addr, us_buf_wr_addr, rd_rel, wr_rel, net_pairs};
+                       ev_novec, us_buf_rd_addr, us_buf_wr_addr, rd_rel, wr_rel};
 
 endmodule
 
