@@ -475,6 +475,17 @@ class TB:
         while self.cycle < target:
             await RisingEdge(self.dut.clk)
 
+    def new_vec(self, x: Ctx):
+        """Give ``x`` a random vector no other queue of its function uses.
+
+        An offer carries only (function, vector): when two queues of a function share a vector under
+        load, the bench cannot tell which of them the DUT served, and its attribution (earliest met
+        first) can pair the offer with the wrong queue.  Random streams therefore keep vectors unique
+        per function; ``test_shared_vector`` covers sharing at a load where the order is unambiguous.
+        """
+        used = {y.vec for y in self.ctx.values() if y.func == x.func and y is not x}
+        x.vec = random.choice([v for v in range(2048) if v not in used])
+
     def event(self, f: int, q: int, notify: int = 1, count: int = 1, vec: Optional[int] = None):
         x = self.ctx.get((f, q))
         self.evt_q.append((f, q, (x.vec if x else 0) if vec is None else vec, notify, count))
@@ -717,7 +728,7 @@ async def test_backpressure_never_drops(dut):
     for _ in range(6 * tb.nctx):
         x = random.choice(list(tb.ctx.values()))
         if random.random() < 0.2:
-            x.vec = random.randrange(2048)
+            tb.new_vec(x)
         tb.event(x.func, x.queue, notify=int(random.random() < 0.8), count=random.randint(1, 3))
     await tb.settle()
     await tb.cycles(10 * US_CYCLES)
@@ -797,7 +808,7 @@ async def test_random_streams(dut):
         if tb.cur_evt is None and not tb.evt_q and random.random() < phase["p_evt"]:
             x = random.choice(hot) if random.random() < 0.5 else random.choice(xs)
             if random.random() < 0.02:
-                x.vec = random.randrange(2048)
+                tb.new_vec(x)
             count = random.choice([0, 1, 1, 1, 2, 3, random.randint(1, 16)])
             tb.event(x.func, x.queue, notify=int(random.random() < 0.6), count=count)
         if not tb.chg_q and random.random() < 0.004:
