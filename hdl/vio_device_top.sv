@@ -67,27 +67,38 @@
 `default_nettype none
 
 module vio_device_top #(
-    parameter int NUM_FUNC = 3,          // functions (PFs), <= 4 (hard-block PF vectors)
+    // Default build (tb/device/config.py FUNCS): PF0 virtio-net, PF1 virtio-blk, 4 VFs each.
+    //   f0 PF0 net: CSUM GUEST_CSUM CTRL_GUEST_OFFLOADS MTU MAC MRG_RXBUF STATUS CTRL_VQ CTRL_RX CTRL_VLAN
+    //               GUEST_ANNOUNCE MQ CTRL_MAC_ADDR VQ_NOTF_COAL NOTF_COAL SR_IOV + the transport bits, 2 pairs
+    //   f1 PF1 blk: SIZE_MAX SEG_MAX BLK_SIZE FLUSH MQ SR_IOV + INDIRECT_DESC EVENT_IDX VERSION_1
+    //               ACCESS_PLATFORM RING_PACKED ORDER_PLATFORM, 4 queues
+    //   f2..f5 VFs of PF0: net as PF0 without SR_IOV, 1 pair; f6..f9 VFs of PF1: blk as PF1 without
+    //   SR_IOV, 2 queues, f9 read-only (RO). VF queues up to 1024 entries.
+    parameter int NUM_FUNC = 10,         // functions: NUM_PF PFs, then every possible VF (rows = ARI function numbers)
+    parameter int NUM_PF = 2,            // physical functions, 1..4 (hard-block PF vectors)
+    // per PF p in bits [16p +: 16]: TotalVFs (VFs of PF0 at rows NUM_PF.., then PF1's, ...)
+    parameter logic [63:0] PF_TOTAL_VF = 64'h0000_0000_0004_0004,
     parameter int MAX_QUEUES = 8,        // queue contexts per function (>= every FUNC_NUM_QUEUES entry)
     parameter int MSIX_VEC = 16,         // MSI-X vectors per function
-    // per function f in bits [8f +: 8]: virtio device type, 1 = net, 2 = blk
-    parameter logic [NUM_FUNC*8-1:0] FUNC_TYPE = {8'd1, 8'd2, 8'd2},
+    // per function f in bits [8f +: 8]: virtio device type, 1 = net, 2 = blk (a VF: its PF's type)
+    parameter logic [NUM_FUNC*8-1:0] FUNC_TYPE = 80'h02020202010101010201,
     // per function f in bits [128f +: 128]: offered feature bits
-    //   f0 blk: SIZE_MAX SEG_MAX BLK_SIZE FLUSH MQ INDIRECT_DESC EVENT_IDX VERSION_1 ACCESS_PLATFORM RING_PACKED ORDER_PLATFORM
-    //   f1 blk: the same + RO (a read-only disk)
-    //   f2 net: CSUM GUEST_CSUM CTRL_GUEST_OFFLOADS MTU MAC MRG_RXBUF STATUS CTRL_VQ CTRL_RX CTRL_VLAN
-    //           GUEST_ANNOUNCE MQ CTRL_MAC_ADDR VQ_NOTF_COAL NOTF_COAL + the transport bits
     parameter logic [NUM_FUNC*128-1:0] FUNC_FEATURES = {
-        128'h0000_0000_0000_0000_0030_0017_30EF_802F,
         128'h0000_0000_0000_0000_0000_0017_3000_1266,
-        128'h0000_0000_0000_0000_0000_0017_3000_1246
+        {3{128'h0000_0000_0000_0000_0000_0017_3000_1246}},
+        {4{128'h0000_0000_0000_0000_0030_0017_30EF_802F}},
+        128'h0000_0000_0000_0000_0000_0037_3000_1246,
+        128'h0000_0000_0000_0000_0030_0037_30EF_802F
     },
     // per function f in bits [16f +: 16]: blk request queues; net 2 * max pairs + 1 (controlq)
-    parameter logic [NUM_FUNC*16-1:0] FUNC_NUM_QUEUES = {16'd5, 16'd2, 16'd4},
+    parameter logic [NUM_FUNC*16-1:0] FUNC_NUM_QUEUES = 160'h0002_0002_0002_0002_0003_0003_0003_0003_0004_0005,
     // per function f in bits [16f +: 16]: maximum (and reset) queue_size, 1..32768
-    parameter logic [NUM_FUNC*16-1:0] FUNC_QUEUE_MAX = {16'd32768, 16'd32768, 16'd32768},
+    parameter logic [NUM_FUNC*16-1:0] FUNC_QUEUE_MAX = 160'h0400_0400_0400_0400_0400_0400_0400_0400_8000_8000,
     // per function f in bits [48f +: 48]: MAC after reset, before the firmware provisions one
-    parameter logic [NUM_FUNC*48-1:0] FUNC_MAC = {NUM_FUNC{48'h52_54_00_00_00_00}},
+    parameter logic [NUM_FUNC*48-1:0] FUNC_MAC = {
+        {4{48'h0}}, 48'h5254_00a0_b104, 48'h5254_00a0_b103, 48'h5254_00a0_b102, 48'h5254_00a0_b101,
+        48'h0, 48'h5254_00a0_b000
+    },
     parameter logic [31:0] BLK_SIZE_MAX = 32'h0001_0000,  // blk size_max: bytes per segment (hint)
     parameter logic [31:0] BLK_SEG_MAX = 32'd62,          // blk seg_max: data segments per request (MAX_SEGS - 2)
     parameter int MAX_SEGS = 64,         // descriptors per blk request / net buffer the engines accept (more: DEVICE_NEEDS_RESET)
@@ -141,6 +152,15 @@ module vio_device_top #(
     input  wire logic [15:0]            cfg_function_status,
     input  wire logic [3:0]             cfg_interrupt_msix_enable,
     input  wire logic [3:0]             cfg_interrupt_msix_mask,
+    // SR-IOV and function level reset (UltraScale+ names; VF v = function NUM_PF + v)
+    input  wire logic [503:0]           cfg_vf_status,                 // VF v: bit 2v exists, 2v+1 bus master enable
+    input  wire logic [251:0]           cfg_interrupt_msix_vf_enable,
+    input  wire logic [251:0]           cfg_interrupt_msix_vf_mask,
+    input  wire logic [3:0]             cfg_flr_in_process,
+    output logic      [3:0]             cfg_flr_done,
+    input  wire logic [251:0]           cfg_vf_flr_in_process,
+    output logic      [7:0]             cfg_vf_flr_func_num,
+    output logic                        cfg_vf_flr_done,
     // configuration extend interface
     input  wire logic                   cfg_ext_read_received,
     input  wire logic                   cfg_ext_write_received,
@@ -266,7 +286,13 @@ module vio_device_top #(
     endfunction
 
     initial begin
-        if (NUM_FUNC < 1 || NUM_FUNC > 4) $fatal(1, "vio_device_top: NUM_FUNC must be 1..4");
+        if (NUM_PF < 1 || NUM_PF > 4) $fatal(1, "vio_device_top: NUM_PF must be 1..4");
+        if (NUM_FUNC != NUM_PF + total_vfs()) $fatal(1, "vio_device_top: NUM_FUNC must be NUM_PF + the PFs' TotalVFs");
+        if (NUM_FUNC > 256) $fatal(1, "vio_device_top: at most 256 functions (ARI function numbers)");
+        for (int f = NUM_PF; f < NUM_FUNC; f++) begin
+            if (FUNC_TYPE[f*8 +: 8] != FUNC_TYPE[32'(row_pf(f))*8 +: 8])
+                $fatal(1, "vio_device_top: a VF has the device type of its PF");
+        end
         if (CHUNK < 512 || CHUNK > 8192 || (CHUNK & (CHUNK - 1)) != 0)
             $fatal(1, "vio_device_top: CHUNK must be a power of 2 in 512..8192");
         if (CQ_ROW + CQ_ROWS > BLK_ROW) $fatal(1, "vio_device_top: BATCH / MB_WORDS too large for the RAM map");
@@ -277,6 +303,90 @@ module vio_device_top #(
                 $fatal(1, "vio_device_top: FUNC_TYPE entries must be 1 (net) or 2 (blk)");
             if (FUNC_TYPE[f*8 +: 8] == 8'd1 && (FUNC_NUM_QUEUES[f*16 +: 16] < 3 || FUNC_NUM_QUEUES[f*16] != 1'b1))
                 $fatal(1, "vio_device_top: a net function has 2 * pairs + 1 queues (controlq included)");
+        end
+    end
+
+    // ------------------------------------------------------------------ SR-IOV function map
+    function automatic int total_vfs();
+        int n = 0;
+        for (int p = 0; p < NUM_PF; p++) n += int'(PF_TOTAL_VF[p*16 +: 16]);
+        return n;
+    endfunction
+
+    // the PF row f belongs to (a PF: itself)
+    function automatic logic [1:0] row_pf(input int f);
+        int first = NUM_PF;
+        logic [1:0] pf = 2'(f);
+        if (f >= NUM_PF) begin
+            for (int p = 0; p < NUM_PF; p++) begin
+                if (f >= first && f < first + int'(PF_TOTAL_VF[p*16 +: 16])) pf = 2'(p);
+                first += int'(PF_TOTAL_VF[p*16 +: 16]);
+            end
+        end
+        return pf;
+    endfunction
+
+    function automatic logic [NUM_FUNC*2-1:0] func_pf_map();
+        logic [NUM_FUNC*2-1:0] m = '0;
+        for (int f = 0; f < NUM_FUNC; f++) m[f*2 +: 2] = row_pf(f);
+        return m;
+    endfunction
+    localparam logic [NUM_FUNC*2-1:0] FUNC_PF = func_pf_map();
+
+    // ------------------------------------------------------------------ function level reset
+    // A function is held in reset (vio_virtio_regs func_flr, vio_msix func_reset) while the hard
+    // block reports its FLR in progress, and a VF also while it does not exist (VF Enable clear
+    // or beyond NumVFs). The FLR completes (cfg_flr_done[p] / cfg_vf_flr_done + func_num, one
+    // cycle) once its reset drain is over: no engine holds anything of the function (so no DMA
+    // of it is in flight or will be issued, and late completions were consumed or timed out)
+    // and its MSI-X entries are swept. VF completions go out one per cycle, lowest VF first.
+    logic [NUM_FUNC-1:0] func_exists, flr_inproc, flr_hold, flr_drained, msix_rst_busy, flr_sent;
+
+    always_comb begin
+        for (int f = 0; f < NUM_FUNC; f++) begin
+            func_exists[f] = f < NUM_PF ? 1'b1 : cfg_vf_status[2*((f - NUM_PF) % 252)];
+            flr_inproc[f] = f < NUM_PF ? cfg_flr_in_process[f % 4] : cfg_vf_flr_in_process[(f - NUM_PF) % 252];
+            flr_hold[f] = flr_inproc[f] || !func_exists[f];
+        end
+    end
+
+    wire [NUM_FUNC-1:0] flr_ready = flr_inproc & flr_drained & ~msix_rst_busy & ~flr_sent;
+
+    logic [7:0] vf_pick;
+    logic       vf_any;
+    always_comb begin
+        vf_any = 1'b0;
+        vf_pick = '0;
+        for (int f = NUM_FUNC - 1; f >= NUM_PF; f--) begin
+            if (flr_ready[f]) begin
+                vf_any = 1'b1;
+                vf_pick = 8'(f - NUM_PF);
+            end
+        end
+    end
+
+    always_ff @(posedge clk) begin
+        cfg_flr_done <= '0;
+        cfg_vf_flr_done <= 1'b0;
+        for (int f = 0; f < NUM_PF; f++) begin
+            if (flr_ready[f]) begin
+                cfg_flr_done[f] <= 1'b1;
+                flr_sent[f] <= 1'b1;
+            end
+        end
+        if (vf_any) begin
+            cfg_vf_flr_done <= 1'b1;
+            cfg_vf_flr_func_num <= vf_pick;
+            flr_sent[32'(vf_pick) + NUM_PF] <= 1'b1;
+        end
+        for (int f = 0; f < NUM_FUNC; f++) begin
+            if (!flr_inproc[f]) flr_sent[f] <= 1'b0;
+        end
+        if (rst) begin
+            cfg_flr_done <= '0;
+            cfg_vf_flr_done <= 1'b0;
+            cfg_vf_flr_func_num <= '0;
+            flr_sent <= '0;
         end
     end
 
@@ -321,6 +431,7 @@ module vio_device_top #(
 
     vio_pcie_shell #(
         .NUM_FUNC(NUM_FUNC),
+        .NUM_PF(NUM_PF),
         .MSIX_VEC(MSIX_VEC),
         .REG_ADDR_W(REG_ADDR_W),
         .RAM_ADDR_W(RAM_ADDR_W),
@@ -362,6 +473,11 @@ module vio_device_top #(
         .cfg_function_status(cfg_function_status),
         .cfg_interrupt_msix_enable(cfg_interrupt_msix_enable),
         .cfg_interrupt_msix_mask(cfg_interrupt_msix_mask),
+        .cfg_vf_status(cfg_vf_status),
+        .cfg_interrupt_msix_vf_enable(cfg_interrupt_msix_vf_enable),
+        .cfg_interrupt_msix_vf_mask(cfg_interrupt_msix_vf_mask),
+        .func_reset(flr_hold),
+        .func_reset_busy(msix_rst_busy),
         .m_app_reg_req_valid(app_req_valid),
         .m_app_reg_req_ready(app_req_ready),
         .m_app_reg_req_we(app_req_we),
@@ -466,6 +582,8 @@ module vio_device_top #(
         .func_reset_req(reset_req),
         .func_quiesced(quiesced),
         .func_live(live),
+        .func_flr(flr_hold),
+        .func_flr_done(flr_drained),
         .isr_queue_set(isr_queue_set),
         .isr_cfg_set('0),
         .needs_reset_set(needs_reset),
@@ -538,6 +656,8 @@ module vio_device_top #(
 
     vio_mgmt #(
         .NUM_FUNC(NUM_FUNC),
+        .NUM_PF(NUM_PF),
+        .FUNC_PF(FUNC_PF),
         .MAX_QUEUES(MAX_QUEUES),
         .US_CYCLES(US_CYCLES),
         .MB_WORDS(MB_WORDS),
@@ -583,6 +703,8 @@ module vio_device_top #(
         .mon_features(mon_features),
         .mon_queue_en(mon_queue_en),
         .func_num_queues(FUNC_NUM_QUEUES),
+        .func_exists(func_exists),
+        .func_flr(flr_inproc),
         .net_mac(net_mac),
         .net_status(net_status),
         .net_pairs(net_pairs),

@@ -19,8 +19,11 @@
 //     vio_virtio_regs bump config_generation and raise the config
 //     interrupt). FUNC_PAIRS.MAX is not applied: max_virtqueue_pairs is a
 //     build parameter (FUNC_NUM_QUEUES). A change of any function's
-//     device_status or queue_enable bits sets IRQ_STATUS.FUNC_EVENT (the
-//     firmware rescans: reset, FEATURES_OK, queue re-enable);
+//     device_status or queue_enable bits, or of its existence (func_exists:
+//     VF Enable / NumVFs) or FLR state (func_flr), sets IRQ_STATUS.FUNC_EVENT
+//     (the firmware rescans: reset, FEATURES_OK, queue re-enable, VF
+//     appeared / gone, FLR done). FUNC_STATE shows EXISTS / FLR / IS_VF / PF
+//     per function, DEV_FUNCS the numbering (NUM_FUNC rows, NUM_PF PFs);
 //   * coalescing: COAL_APPLY stores COAL_MAX_PKTS / COAL_MAX_USECS for
 //     (COAL_SEL.FUNC, COAL_SEL.VQ) in a table the interrupt unit reads on
 //     coal_rd_* (combinational), and pulses coal_changed with the pair;
@@ -38,7 +41,10 @@
 `default_nettype none
 
 module vio_mgmt #(
-    parameter int NUM_FUNC = 3,          // functions
+    parameter int NUM_FUNC = 3,          // functions: NUM_PF PFs, then the VFs
+    parameter int NUM_PF = NUM_FUNC,     // physical functions (1..4)
+    // per function f in bits [2f +: 2]: the PF it belongs to (a PF: itself)
+    parameter logic [NUM_FUNC*2-1:0] FUNC_PF = '0,
     parameter int MAX_QUEUES = 8,        // queue contexts per function (coalescing table rows per function)
     parameter int US_CYCLES = 250,       // clock cycles per microsecond
     parameter int MB_WORDS = 64,         // mailbox words (the register map's CMD_DATA / RSP_DATA)
@@ -92,6 +98,8 @@ module vio_mgmt #(
     input  wire logic [NUM_FUNC*128-1:0]     mon_features,
     input  wire logic [NUM_FUNC*MAX_QUEUES-1:0] mon_queue_en,
     input  wire logic [NUM_FUNC*16-1:0]      func_num_queues,
+    input  wire logic [NUM_FUNC-1:0]         func_exists,     // PF always; VF while enabled and within NumVFs
+    input  wire logic [NUM_FUNC-1:0]         func_flr,        // FLR in progress
 
     // provisioning (to vio_virtio_regs and the datapath)
     output logic      [NUM_FUNC*48-1:0]      net_mac,
@@ -125,6 +133,7 @@ module vio_mgmt #(
 
     initial begin
         if (NUM_FUNC < 1 || NUM_FUNC > 256) $fatal(1, "vio_mgmt: NUM_FUNC must be 1..256");
+        if (NUM_PF < 1 || NUM_PF > 4 || NUM_PF > NUM_FUNC) $fatal(1, "vio_mgmt: NUM_PF must be 1..4 and <= NUM_FUNC");
         if (MAX_QUEUES < 1 || MAX_QUEUES > 32) $fatal(1, "vio_mgmt: MAX_QUEUES must be 1..32 (FUNC_QUEUE_EN)");
         if (MB_WORDS != 64) $fatal(1, "vio_mgmt: the register map has 64 mailbox words");
         if (US_CYCLES < 1) $fatal(1, "vio_mgmt: US_CYCLES must be >= 1");
@@ -217,6 +226,12 @@ module vio_mgmt #(
         .func_feat_hi(feat_hi),
         .func_state_status(state_status),
         .func_state_num_queues(state_nq),
+        .func_state_exists(sel_ok && func_exists[sf]),
+        .func_state_flr(sel_ok && func_flr[sf]),
+        .func_state_is_vf(sel_ok && 32'(sf) >= NUM_PF),
+        .func_state_pf(sel_ok ? FUNC_PF[int'(sf)*2 +: 2] : 2'd0),
+        .dev_funcs_num_func(9'(NUM_FUNC)),
+        .dev_funcs_num_pf(3'(NUM_PF)),
         .func_queue_en(queue_en),
         .func_apply(func_apply),
         .coal_sel_func(coal_sel_func),
@@ -273,11 +288,15 @@ module vio_mgmt #(
 
     logic [NUM_FUNC*8-1:0]          status_seen;
     logic [NUM_FUNC*MAX_QUEUES-1:0] qen_seen;
+    logic [NUM_FUNC-1:0]            exists_seen, flr_seen;
 
     always_ff @(posedge clk) begin
         status_seen <= mon_status;
         qen_seen <= mon_queue_en;
-        func_event <= status_seen != mon_status || qen_seen != mon_queue_en;
+        exists_seen <= func_exists;
+        flr_seen <= func_flr;
+        func_event <= status_seen != mon_status || qen_seen != mon_queue_en
+                      || exists_seen != func_exists || flr_seen != func_flr;
         if (func_apply && sel_ok) begin
             net_mac[int'(sf)*48 +: 48] <= {func_mac_lo[7:0], func_mac_lo[15:8], func_mac_lo[23:16],
                                            func_mac_lo[31:24], func_mac_hi[7:0], func_mac_hi[15:8]};
@@ -288,6 +307,8 @@ module vio_mgmt #(
         if (rst) begin
             status_seen <= '0;
             qen_seen <= '0;
+            exists_seen <= func_exists;
+            flr_seen <= func_flr;
             func_event <= 1'b0;
             net_mac <= FUNC_MAC;
             net_status <= '0;

@@ -113,6 +113,12 @@ module vio_mgmt_regs #(
     input  wire logic [31:0]         func_feat_hi,
     input  wire logic [7:0]          func_state_status,
     input  wire logic [15:0]         func_state_num_queues,
+    input  wire logic                func_state_exists,
+    input  wire logic                func_state_flr,
+    input  wire logic                func_state_is_vf,
+    input  wire logic [1:0]          func_state_pf,
+    input  wire logic [8:0]          dev_funcs_num_func,
+    input  wire logic [2:0]          dev_funcs_num_pf,
     input  wire logic [31:0]         func_queue_en,
     output logic                     func_apply,
 
@@ -191,6 +197,12 @@ module vio_mgmt_regs #(
         hwif_in.FUNC_FEAT_HI.VALUE.next          = func_feat_hi;
         hwif_in.FUNC_STATE.STATUS.next           = func_state_status;
         hwif_in.FUNC_STATE.NUM_QUEUES.next       = func_state_num_queues;
+        hwif_in.FUNC_STATE.EXISTS.next           = func_state_exists;
+        hwif_in.FUNC_STATE.FLR.next              = func_state_flr;
+        hwif_in.FUNC_STATE.IS_VF.next            = func_state_is_vf;
+        hwif_in.FUNC_STATE.PF.next               = func_state_pf;
+        hwif_in.DEV_FUNCS.NUM_FUNC.next          = dev_funcs_num_func;
+        hwif_in.DEV_FUNCS.NUM_PF.next            = dev_funcs_num_pf;
         hwif_in.FUNC_QUEUE_EN.ENABLED.next       = func_queue_en;
         for (int i = 0; i < DATA_N; i++) begin
             hwif_in.CMD_DATA[i].VALUE.next = cmd_data[32*i +: 32];

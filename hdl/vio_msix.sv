@@ -40,6 +40,16 @@
 //   and the remaining vectors stay pending (the next rising edge rescans).
 //   Disabling MSI-X does not clear the PBA.
 //
+// Function reset (func_reset[f], level: an FLR of f, or a VF that does not
+// exist): the function's table entries return to their reset values (address
+// and data 0, every vector masked, pending bits clear), one entry per cycle
+// (NUM_VEC cycles) as soon as the block is idle; func_reset_busy[f] is high
+// from the rising edge of func_reset[f] until that sweep is done (the FLR
+// handshake waits for it). While func_reset[f] is high, interrupt requests
+// of f are dropped (stat_irq_dropped, no pending bit) and its register
+// accesses read 0 / are ignored (the PCIe block does not route requests to a
+// function in FLR anyway).
+//
 // Ordering: requests are processed one at a time, in the order they are
 // accepted; a replay scan is finished before the next request is accepted.
 // A message's deliverability is decided in the cycle it enters the RQ
@@ -92,6 +102,10 @@ module vio_msix #(
     input  wire logic [NUM_FUNC-1:0]    cfg_msix_enable,
     input  wire logic [NUM_FUNC-1:0]    cfg_msix_mask,
 
+    // function resets (FLR / VF gone): level in, busy until the function's entries are swept
+    input  wire logic [NUM_FUNC-1:0]    func_reset,
+    output logic      [NUM_FUNC-1:0]    func_reset_busy,
+
     // messages (UltraScale+ RQ, 512-bit, no straddling)
     output logic      [511:0]           m_axis_rq_tdata,
     output logic      [15:0]            m_axis_rq_tkeep,
@@ -135,8 +149,9 @@ module vio_msix #(
     end
 
     // ------------------------------------------------------------ state
-    typedef enum logic [2:0] {
+    typedef enum logic [3:0] {
         S_INIT,       // sweeping the RAMs to their reset values
+        S_FRST,       // sweeping one function's entries (function reset)
         S_IDLE,       // accept a request or start a replay scan
         S_LOOKUP,     // read the entry / state word of the current operation
         S_EXEC,       // act on a register access or interrupt request
@@ -169,6 +184,7 @@ module vio_msix #(
 
     logic [NUM_FUNC-1:0] en_q, fmask_q, deliv_prev;
     logic [NUM_FUNC-1:0] scan_req;
+    logic [NUM_FUNC-1:0] frst_req, frst_prev;   // function sweeps owed / func_reset last cycle
 
     // RAM indices of the current {func, vector}
     logic [TIDX_W-1:0] tidx;
@@ -230,6 +246,20 @@ module vio_msix #(
         end
     end
 
+    // lowest function waiting for a function-reset sweep
+    logic [FUNC_W-1:0] frst_func;
+    always_comb begin
+        frst_func = '0;
+        for (int i = NUM_FUNC - 1; i >= 0; i--) begin
+            if (frst_req[i]) frst_func = FUNC_W'(i);
+        end
+    end
+    always_comb begin
+        for (int i = 0; i < NUM_FUNC; i++)
+            func_reset_busy[i] = frst_req[i] || (func_reset[i] && !frst_prev[i])
+                                 || (state == S_FRST && 32'(cur_func) == i);
+    end
+
     // lowest function waiting for a replay scan
     logic [FUNC_W-1:0] scan_func;
     always_comb begin
@@ -240,7 +270,7 @@ module vio_msix #(
     end
 
     // ------------------------------------------------------------ request decode
-    wire idle_free = state == S_IDLE && scan_req == '0;
+    wire idle_free = state == S_IDLE && scan_req == '0 && frst_req == '0;
     always_comb begin
         s_reg_req_ready = idle_free && (rr_reg || !s_axis_irq_valid);
         s_axis_irq_ready = idle_free && (!rr_reg || !s_reg_req_valid);
@@ -255,11 +285,12 @@ module vio_msix #(
     wire in_pba = pba_rel < REG_ADDR_W'(PBA_BYTES);
     wire [TENT_W-1:0] tbl_ent = tbl_rel[4 +: TENT_W];   // vector number
     wire [9:0] pba_dw = pba_rel[11:2];                  // PBA DWORD number
-    wire req_func_ok = {24'd0, s_reg_req_func} < NUM_FUNC;
+    wire req_func_ok = {24'd0, s_reg_req_func} < NUM_FUNC && !func_reset[FUNC_W'(s_reg_req_func)];
     wire tbl_ok = req_func_ok && in_tbl && {{(32 - TENT_W){1'b0}}, tbl_ent} < NUM_VEC;
     wire pba_ok = req_func_ok && in_pba && {22'd0, pba_dw} < 2 * PBA_WORDS;
 
-    wire irq_ok = {24'd0, s_axis_irq_func} < NUM_FUNC && {21'd0, s_axis_irq_vec} < NUM_VEC;
+    wire irq_ok = {24'd0, s_axis_irq_func} < NUM_FUNC && {21'd0, s_axis_irq_vec} < NUM_VEC
+                  && !func_reset[FUNC_W'(s_axis_irq_func)];
 
     // ------------------------------------------------------------ RQ message
     logic out_load;
@@ -346,8 +377,20 @@ module vio_msix #(
                 st_wdata = {64'hffff_ffff_ffff_ffff, 64'd0};
                 if (init_cnt == CNT_W'(TBL_DEPTH - 1)) state_d = S_IDLE;
             end
+            S_FRST: begin
+                tbl_we = 1'b1;
+                tbl_waddr = TIDX_W'(cur_func) * TIDX_W'(NUM_VEC) + TIDX_W'(init_cnt);
+                tbl_wbe = '1;
+                tbl_wdata = '0;
+                st_we = init_cnt < CNT_W'(PBA_WORDS);
+                st_waddr = SIDX_W'(cur_func) * SIDX_W'(PBA_WORDS) + SIDX_W'(init_cnt);
+                st_wdata = {64'hffff_ffff_ffff_ffff, 64'd0};
+                if (init_cnt == CNT_W'(NUM_VEC - 1)) state_d = S_IDLE;
+            end
             S_IDLE: begin
-                if (scan_req != '0) begin
+                if (frst_req != '0) begin
+                    state_d = S_FRST;
+                end else if (scan_req != '0) begin
                     state_d = S_SCAN_RD;
                 end else if (reg_fire) begin
                     // unmapped writes complete here, everything else is looked up
@@ -469,10 +512,13 @@ module vio_msix #(
         fmask_q <= cfg_msix_mask;
         deliv_prev <= deliv;
 
-        if (state == S_INIT) init_cnt <= init_cnt + 1'b1;
+        if (state == S_INIT || state == S_FRST) init_cnt <= init_cnt + 1'b1;
 
         if (state == S_IDLE) begin
-            if (scan_req != '0) begin
+            if (frst_req != '0) begin
+                cur_func <= frst_func;
+                init_cnt <= '0;
+            end else if (scan_req != '0) begin
                 cur_func <= scan_func;
                 cur_word <= '0;
                 cur_bit <= '0;
@@ -509,8 +555,11 @@ module vio_msix #(
             else cur_bit <= cand_bit;
         end
 
-        scan_req <= (state == S_IDLE && scan_req != '0 ? scan_req & ~(NUM_FUNC'(1) << scan_func) : scan_req)
+        scan_req <= (state == S_IDLE && frst_req == '0 && scan_req != '0 ? scan_req & ~(NUM_FUNC'(1) << scan_func) : scan_req)
                     | (deliv & ~deliv_prev);
+        frst_prev <= func_reset;
+        frst_req <= (state == S_IDLE && frst_req != '0 ? frst_req & ~(NUM_FUNC'(1) << frst_func) : frst_req)
+                    | (func_reset & ~frst_prev);
 
         if (rst) begin
             state <= S_INIT;
@@ -523,6 +572,8 @@ module vio_msix #(
             fmask_q <= '0;
             deliv_prev <= '0;
             scan_req <= '0;
+            frst_req <= '0;
+            frst_prev <= '0;
         end
     end
 

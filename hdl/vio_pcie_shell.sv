@@ -13,13 +13,24 @@
 //
 // BAR0 of every function: 0x0000 application, 0x2000 MSI-X table,
 // 0x3000 MSI-X PBA, 0x4000 shell diagnostics; the rest reads 0.
+//
+// Functions: rows 0..NUM_PF-1 are the PFs, rows NUM_PF..NUM_FUNC-1 the VFs
+// (global VF index v = row - NUM_PF), numbered so that the row IS the PCIe
+// (ARI) function number: the CQ target function selects the row, and every
+// DMA and MSI-X request of row f carries requester function f (docs:
+// SR-IOV function numbering, First VF Offset / VF Stride). Per row, from the
+// hard block: bus master enable (PF: cfg_function_status[4p+2], VF:
+// cfg_vf_status[2v+1]), MSI-X Enable / Function Mask (cfg_interrupt_msix_* /
+// cfg_interrupt_msix_vf_*). func_reset[f] (FLR in progress or VF absent)
+// resets the function's MSI-X table entries (func_reset_busy[f] until done).
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module vio_pcie_shell #(
-    parameter int NUM_FUNC = 2,          // functions (PFs now; VFs later), <= 4 on the PF cfg vectors
+    parameter int NUM_FUNC = 2,          // functions: NUM_PF PFs, then VFs (1..256)
+    parameter int NUM_PF = NUM_FUNC,     // physical functions (1..4: the hard block's PF vectors)
     parameter int MSIX_VEC = 64,         // MSI-X vectors per function
     parameter int REG_ADDR_W = 24,       // BAR offset width on the register bus
     parameter int RAM_ADDR_W = 18,       // DMA buffer RAM byte address width
@@ -64,12 +75,18 @@ module vio_pcie_shell #(
     // configuration status
     input  wire logic [1:0]             cfg_max_payload,
     input  wire logic [2:0]             cfg_max_read_req,
-    input  wire logic [15:0]            cfg_function_status,
     /* verilator lint_off UNUSEDSIGNAL */
-    // the hard block reports four PFs; functions above NUM_FUNC do not exist
+    // the hard block reports four PFs and 252 VFs; rows above NUM_FUNC do not exist
+    input  wire logic [15:0]            cfg_function_status,
     input  wire logic [3:0]             cfg_interrupt_msix_enable,
     input  wire logic [3:0]             cfg_interrupt_msix_mask,
+    input  wire logic [503:0]           cfg_vf_status,          // VF v: bit 2v exists, 2v+1 bus master enable
+    input  wire logic [251:0]           cfg_interrupt_msix_vf_enable,
+    input  wire logic [251:0]           cfg_interrupt_msix_vf_mask,
     /* verilator lint_on UNUSEDSIGNAL */
+    // function resets (FLR in progress / VF absent), level; MSI-X entries swept while busy
+    input  wire logic [NUM_FUNC-1:0]    func_reset,
+    output logic      [NUM_FUNC-1:0]    func_reset_busy,
 
     // application register window (BAR0 + 0x0000 .. 0x1FFF)
     output logic                        m_app_reg_req_valid,
@@ -124,7 +141,8 @@ module vio_pcie_shell #(
     import vio_pkg::*;
 
     initial begin
-        if (NUM_FUNC < 1 || NUM_FUNC > 4) $fatal(1, "vio_pcie_shell: NUM_FUNC must be 1..4 (PF configuration vectors)");
+        if (NUM_PF < 1 || NUM_PF > 4) $fatal(1, "vio_pcie_shell: NUM_PF must be 1..4 (PF configuration vectors)");
+        if (NUM_FUNC < NUM_PF || NUM_FUNC - NUM_PF > 252) $fatal(1, "vio_pcie_shell: NUM_FUNC - NUM_PF (VFs) must be 0..252");
     end
 
     // ---------------------------------------------------------------- completer
@@ -239,6 +257,15 @@ module vio_pcie_shell #(
     // target 1: MSI-X (RQ port 2)
     logic irq_sent, irq_pending, irq_dropped;
 
+    // MSI-X Enable / Function Mask per function
+    logic [NUM_FUNC-1:0] msix_en, msix_mask;
+    always_comb begin
+        for (int f = 0; f < NUM_FUNC; f++) begin
+            msix_en[f] = f < NUM_PF ? cfg_interrupt_msix_enable[f % 4] : cfg_interrupt_msix_vf_enable[(f - NUM_PF) % 252];
+            msix_mask[f] = f < NUM_PF ? cfg_interrupt_msix_mask[f % 4] : cfg_interrupt_msix_vf_mask[(f - NUM_PF) % 252];
+        end
+    end
+
     vio_msix #(
         .NUM_FUNC(NUM_FUNC),
         .NUM_VEC(MSIX_VEC),
@@ -262,8 +289,10 @@ module vio_pcie_shell #(
         .s_axis_irq_ready(s_axis_irq_ready),
         .s_axis_irq_func(s_axis_irq_func),
         .s_axis_irq_vec(s_axis_irq_vec),
-        .cfg_msix_enable(cfg_interrupt_msix_enable[NUM_FUNC-1:0]),
-        .cfg_msix_mask(cfg_interrupt_msix_mask[NUM_FUNC-1:0]),
+        .cfg_msix_enable(msix_en),
+        .cfg_msix_mask(msix_mask),
+        .func_reset(func_reset),
+        .func_reset_busy(func_reset_busy),
         .m_axis_rq_tdata(rq_tdata[2*512 +: 512]),
         .m_axis_rq_tkeep(rq_tkeep[2*16 +: 16]),
         .m_axis_rq_tvalid(rq_tvalid[2]),
@@ -312,10 +341,12 @@ module vio_pcie_shell #(
     assign rd_err = m_axis_rd_desc_status_valid && m_axis_rd_desc_status_error != DMA_OK;
     assign wr_err = m_axis_wr_desc_status_valid && m_axis_wr_desc_status_error != DMA_OK;
 
-    // bus master enable per function (cfg_function_status[4k+2])
+    // bus master enable per function: PF cfg_function_status[4p+2], VF cfg_vf_status[2v+1]
+    // (a VF that does not exist has it clear)
     logic [NUM_FUNC-1:0] bme;
     always_comb begin
-        for (int f = 0; f < NUM_FUNC; f++) bme[f] = cfg_function_status[4*f+2];
+        for (int f = 0; f < NUM_FUNC; f++)
+            bme[f] = f < NUM_PF ? cfg_function_status[4*(f % 4)+2] : cfg_vf_status[2*((f - NUM_PF) % 252)+1];
     end
 
     // ---------------------------------------------------------------- DMA read (RQ port 0)

@@ -116,6 +116,10 @@ module vio_shell_top #(
     logic [63:0]           ram_wr_be;
     logic [511:0]          ram_wr_data, ram_rd_data;
 
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [NUM_FUNC-1:0] func_reset_busy_unused;   // no function resets in this top
+    /* verilator lint_on UNUSEDSIGNAL */
+
     vio_pcie_shell #(
         .NUM_FUNC(NUM_FUNC),
         .MSIX_VEC(MSIX_VEC),
@@ -144,6 +148,11 @@ module vio_shell_top #(
         .ram_rd_en(ram_rd_en),
         .ram_rd_addr(ram_rd_addr),
         .ram_rd_data(ram_rd_data),
+        .cfg_vf_status(504'd0),                  // PFs only
+        .cfg_interrupt_msix_vf_enable(252'd0),
+        .cfg_interrupt_msix_vf_mask(252'd0),
+        .func_reset('0),
+        .func_reset_busy(func_reset_busy_unused),
         .*
     );
 

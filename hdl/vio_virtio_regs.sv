@@ -60,6 +60,14 @@
 // reset written while device_status is already 0 completes at once (nothing
 // of the function can be live).
 //
+// Function Level Reset (func_flr[f], level: the hard block's FLR in progress
+// for f, or a VF that does not exist): every register of f is held at its
+// reset value while func_flr[f] is high (device_status reads 0, writes have
+// no lasting effect, notifications are dropped: no queue is enabled), and
+// its rising edge starts the same drain as a device reset (func_reset_req[f]
+// until func_quiesced[f]). func_flr_done[f] rises when that drain is over:
+// nothing of f is in flight, the FLR may complete.
+//
 // Notifications: a write with byte enables [1:0] set anywhere in the
 // notification area is a notification for queue wdata[15:0] (the value the
 // driver writes: the vq index, pymodel/device.py). It is passed on as
@@ -132,6 +140,8 @@ module vio_virtio_regs #(
     output logic      [NUM_FUNC-1:0]    func_reset_req,   // level: drain and stop all DMA of f
     input  wire logic [NUM_FUNC-1:0]    func_quiesced,    // level: f has nothing in flight (answer to func_reset_req)
     output logic      [NUM_FUNC-1:0]    func_live,        // DRIVER_OK and not DEVICE_NEEDS_RESET
+    input  wire logic [NUM_FUNC-1:0]    func_flr,         // level: FLR in progress / VF absent: hold f in reset
+    output logic      [NUM_FUNC-1:0]    func_flr_done,    // level: func_flr[f] and f's reset drain is complete
 
     // events from the device side
     input  wire logic [NUM_FUNC-1:0]    isr_queue_set,    // pulse: set ISR bit 0
@@ -333,6 +343,7 @@ module vio_virtio_regs #(
     logic [7:0]   wback     [NUM_FUNC];
     logic [7:0]   st_shadow [NUM_FUNC];   // device_status shown while a reset drains
     logic [NUM_FUNC-1:0] rst_pend;        // reset drain in progress
+    logic [NUM_FUNC-1:0] flr_q;           // func_flr last cycle
     logic [NUM_FUNC-1:0] cfg_irq_pend;    // configuration-change interrupt owed
 
     // per (function, queue)
@@ -689,6 +700,21 @@ module vio_virtio_regs #(
             end
         end
 
+        // ---------------------------------------------------------------- function level reset
+        // held in reset while func_flr is high (wins over this cycle's writes); the rising
+        // edge starts a reset drain like a device_status write of 0
+        for (int f = 0; f < NUM_FUNC; f++) begin
+            if (func_flr[f]) begin
+                reset_function(f);
+                st_shadow[f] <= 8'd0;
+                if (!flr_q[f]) begin
+                    rst_pend[f] <= 1'b1;
+                    func_reset_req[f] <= 1'b1;
+                end
+            end
+        end
+        flr_q <= func_flr;
+
         // ---------------------------------------------------------------- reset
         if (rst) begin
             for (int f = 0; f < NUM_FUNC; f++) begin
@@ -697,6 +723,7 @@ module vio_virtio_regs #(
                 st_shadow[f] <= 8'd0;
             end
             rst_pend <= '0;
+            flr_q <= '0;
             func_reset_req <= '0;
             cfg_inputs_valid <= 1'b0;
             s_reg_rsp_valid <= 1'b0;
@@ -715,6 +742,8 @@ module vio_virtio_regs #(
             for (int q = 0; q < MAX_QUEUES; q++) mon_queue_en[f*MAX_QUEUES + q] = q_en[f][q];
         end
     end
+
+    assign func_flr_done = func_flr & flr_q & ~rst_pend;
 
     always_comb begin
         for (int f = 0; f < NUM_FUNC; f++) func_live[f] = status[f][S_DRIVER_OK] && !status[f][S_NEEDS_RESET] && !rst_pend[f];

@@ -20,7 +20,7 @@ extern "C" {
 #define VIO_MGMT__VERSION__MINOR_bm 0xffff
 #define VIO_MGMT__VERSION__MINOR_bp 0
 #define VIO_MGMT__VERSION__MINOR_bw 16
-#define VIO_MGMT__VERSION__MINOR_reset 0x0
+#define VIO_MGMT__VERSION__MINOR_reset 0x1
 #define VIO_MGMT__VERSION__MAJOR_bm 0xffff0000
 #define VIO_MGMT__VERSION__MAJOR_bp 16
 #define VIO_MGMT__VERSION__MAJOR_bw 16
@@ -69,6 +69,14 @@ extern "C" {
 #define VIO_MGMT__SCRATCH__VALUE_bp 0
 #define VIO_MGMT__SCRATCH__VALUE_bw 32
 #define VIO_MGMT__SCRATCH__VALUE_reset 0x0
+
+// reg - vio_mgmt::DEV_FUNCS
+#define VIO_MGMT__DEV_FUNCS__NUM_FUNC_bm 0x1ff
+#define VIO_MGMT__DEV_FUNCS__NUM_FUNC_bp 0
+#define VIO_MGMT__DEV_FUNCS__NUM_FUNC_bw 9
+#define VIO_MGMT__DEV_FUNCS__NUM_PF_bm 0xe00
+#define VIO_MGMT__DEV_FUNCS__NUM_PF_bp 9
+#define VIO_MGMT__DEV_FUNCS__NUM_PF_bw 3
 
 // reg - vio_mgmt::CTRLQ_STATUS
 #define VIO_MGMT__CTRLQ_STATUS__VALID_bm 0x1
@@ -193,6 +201,18 @@ extern "C" {
 #define VIO_MGMT__FUNC_STATE__STATUS_bm 0xff
 #define VIO_MGMT__FUNC_STATE__STATUS_bp 0
 #define VIO_MGMT__FUNC_STATE__STATUS_bw 8
+#define VIO_MGMT__FUNC_STATE__EXISTS_bm 0x100
+#define VIO_MGMT__FUNC_STATE__EXISTS_bp 8
+#define VIO_MGMT__FUNC_STATE__EXISTS_bw 1
+#define VIO_MGMT__FUNC_STATE__FLR_bm 0x200
+#define VIO_MGMT__FUNC_STATE__FLR_bp 9
+#define VIO_MGMT__FUNC_STATE__FLR_bw 1
+#define VIO_MGMT__FUNC_STATE__IS_VF_bm 0x400
+#define VIO_MGMT__FUNC_STATE__IS_VF_bp 10
+#define VIO_MGMT__FUNC_STATE__IS_VF_bw 1
+#define VIO_MGMT__FUNC_STATE__PF_bm 0x3000
+#define VIO_MGMT__FUNC_STATE__PF_bp 12
+#define VIO_MGMT__FUNC_STATE__PF_bw 2
 #define VIO_MGMT__FUNC_STATE__NUM_QUEUES_bm 0xffff0000
 #define VIO_MGMT__FUNC_STATE__NUM_QUEUES_bp 16
 #define VIO_MGMT__FUNC_STATE__NUM_QUEUES_bw 16
@@ -306,7 +326,8 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t IRQ_STATUS;
     uint32_t IRQ_ENABLE;
     uint32_t SCRATCH;
-    uint8_t RESERVED_1c_3f[0x24];
+    uint32_t DEV_FUNCS;
+    uint8_t RESERVED_20_3f[0x20];
     uint32_t CTRLQ_STATUS;
     uint32_t CTRLQ_LEN;
     uint32_t CTRLQ_RSP;

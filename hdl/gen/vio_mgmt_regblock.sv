@@ -232,6 +232,7 @@ module vio_mgmt_regblock (
         logic IRQ_STATUS;
         logic IRQ_ENABLE;
         logic SCRATCH;
+        logic DEV_FUNCS;
         logic CTRLQ_STATUS;
         logic CTRLQ_LEN;
         logic CTRLQ_RSP;
@@ -280,6 +281,7 @@ module vio_mgmt_regblock (
         decoded_reg_strb.IRQ_STATUS = cpuif_req_masked & (cpuif_addr == 10'h10);
         decoded_reg_strb.IRQ_ENABLE = cpuif_req_masked & (cpuif_addr == 10'h14);
         decoded_reg_strb.SCRATCH = cpuif_req_masked & (cpuif_addr == 10'h18);
+        decoded_reg_strb.DEV_FUNCS = cpuif_req_masked & (cpuif_addr == 10'h1c) & !cpuif_req_is_wr;
         decoded_reg_strb.CTRLQ_STATUS = cpuif_req_masked & (cpuif_addr == 10'h40) & !cpuif_req_is_wr;
         decoded_reg_strb.CTRLQ_LEN = cpuif_req_masked & (cpuif_addr == 10'h44) & !cpuif_req_is_wr;
         decoded_reg_strb.CTRLQ_RSP = cpuif_req_masked & (cpuif_addr == 10'h48);
@@ -1737,7 +1739,7 @@ module vio_mgmt_regblock (
             readback_data_var[31:0] = 32'h564d4731;
         end
         if(rd_mux_addr == 10'h4) begin
-            readback_data_var[15:0] = 16'h0;
+            readback_data_var[15:0] = 16'h1;
             readback_data_var[31:16] = 16'h1;
         end
         if(rd_mux_addr == 10'h8) begin
@@ -1758,6 +1760,10 @@ module vio_mgmt_regblock (
         end
         if(rd_mux_addr == 10'h18) begin
             readback_data_var[31:0] = field_storage.SCRATCH.VALUE.value;
+        end
+        if(rd_mux_addr == 10'h1c) begin
+            readback_data_var[8:0] = hwif_in.DEV_FUNCS.NUM_FUNC.next;
+            readback_data_var[11:9] = hwif_in.DEV_FUNCS.NUM_PF.next;
         end
         if(rd_mux_addr == 10'h40) begin
             readback_data_var[0] = hwif_in.CTRLQ_STATUS.VALID.next;
@@ -1809,6 +1815,10 @@ module vio_mgmt_regblock (
         end
         if(rd_mux_addr == 10'ha0) begin
             readback_data_var[7:0] = hwif_in.FUNC_STATE.STATUS.next;
+            readback_data_var[8] = hwif_in.FUNC_STATE.EXISTS.next;
+            readback_data_var[9] = hwif_in.FUNC_STATE.FLR.next;
+            readback_data_var[10] = hwif_in.FUNC_STATE.IS_VF.next;
+            readback_data_var[13:12] = hwif_in.FUNC_STATE.PF.next;
             readback_data_var[31:16] = hwif_in.FUNC_STATE.NUM_QUEUES.next;
         end
         if(rd_mux_addr == 10'ha4) begin

@@ -42,6 +42,19 @@ package vio_mgmt_regblock_pkg;
     } vio_mgmt__IRQ_STATUS__in_t;
 
     typedef struct {
+        logic [8:0] next;
+    } vio_mgmt__DEV_FUNCS__NUM_FUNC__in_t;
+
+    typedef struct {
+        logic [2:0] next;
+    } vio_mgmt__DEV_FUNCS__NUM_PF__in_t;
+
+    typedef struct {
+        vio_mgmt__DEV_FUNCS__NUM_FUNC__in_t NUM_FUNC;
+        vio_mgmt__DEV_FUNCS__NUM_PF__in_t NUM_PF;
+    } vio_mgmt__DEV_FUNCS__in_t;
+
+    typedef struct {
         logic next;
     } vio_mgmt__CTRLQ_STATUS__VALID__in_t;
 
@@ -93,11 +106,31 @@ package vio_mgmt_regblock_pkg;
     } vio_mgmt__FUNC_STATE__STATUS__in_t;
 
     typedef struct {
+        logic next;
+    } vio_mgmt__FUNC_STATE__EXISTS__in_t;
+
+    typedef struct {
+        logic next;
+    } vio_mgmt__FUNC_STATE__FLR__in_t;
+
+    typedef struct {
+        logic next;
+    } vio_mgmt__FUNC_STATE__IS_VF__in_t;
+
+    typedef struct {
+        logic [1:0] next;
+    } vio_mgmt__FUNC_STATE__PF__in_t;
+
+    typedef struct {
         logic [15:0] next;
     } vio_mgmt__FUNC_STATE__NUM_QUEUES__in_t;
 
     typedef struct {
         vio_mgmt__FUNC_STATE__STATUS__in_t STATUS;
+        vio_mgmt__FUNC_STATE__EXISTS__in_t EXISTS;
+        vio_mgmt__FUNC_STATE__FLR__in_t FLR;
+        vio_mgmt__FUNC_STATE__IS_VF__in_t IS_VF;
+        vio_mgmt__FUNC_STATE__PF__in_t PF;
         vio_mgmt__FUNC_STATE__NUM_QUEUES__in_t NUM_QUEUES;
     } vio_mgmt__FUNC_STATE__in_t;
 
@@ -121,6 +154,7 @@ package vio_mgmt_regblock_pkg;
         vio_mgmt__TIME_US_LO__in_t TIME_US_LO;
         vio_mgmt__TIME_US_HI__in_t TIME_US_HI;
         vio_mgmt__IRQ_STATUS__in_t IRQ_STATUS;
+        vio_mgmt__DEV_FUNCS__in_t DEV_FUNCS;
         vio_mgmt__CTRLQ_STATUS__in_t CTRLQ_STATUS;
         vio_mgmt__CTRLQ_LEN__in_t CTRLQ_LEN;
         vio_mgmt__FUNC_FEAT_LO__in_t FUNC_FEAT_LO;

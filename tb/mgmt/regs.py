@@ -121,7 +121,7 @@ VERSION_OFFSET = 0x004
 VERSION_MINOR_SHIFT = 0
 VERSION_MINOR_WIDTH = 16
 VERSION_MINOR_MASK = 0x0000FFFF
-VERSION_MINOR_RESET = 0
+VERSION_MINOR_RESET = 1
 VERSION_MAJOR_SHIFT = 16
 VERSION_MAJOR_WIDTH = 16
 VERSION_MAJOR_MASK = 0xFFFF0000
@@ -177,6 +177,17 @@ SCRATCH_VALUE_SHIFT = 0
 SCRATCH_VALUE_WIDTH = 32
 SCRATCH_VALUE_MASK = 0xFFFFFFFF
 SCRATCH_VALUE_RESET = 0
+
+# DEV_FUNCS: Device functions
+DEV_FUNCS_OFFSET = 0x01C
+DEV_FUNCS_NUM_FUNC_SHIFT = 0
+DEV_FUNCS_NUM_FUNC_WIDTH = 9
+DEV_FUNCS_NUM_FUNC_MASK = 0x000001FF
+DEV_FUNCS_NUM_FUNC_RESET = None
+DEV_FUNCS_NUM_PF_SHIFT = 9
+DEV_FUNCS_NUM_PF_WIDTH = 3
+DEV_FUNCS_NUM_PF_MASK = 0x00000E00
+DEV_FUNCS_NUM_PF_RESET = None
 
 # CTRLQ_STATUS: Control-queue mailbox status
 CTRLQ_STATUS_OFFSET = 0x040
@@ -323,6 +334,22 @@ FUNC_STATE_STATUS_SHIFT = 0
 FUNC_STATE_STATUS_WIDTH = 8
 FUNC_STATE_STATUS_MASK = 0x000000FF
 FUNC_STATE_STATUS_RESET = None
+FUNC_STATE_EXISTS_SHIFT = 8
+FUNC_STATE_EXISTS_WIDTH = 1
+FUNC_STATE_EXISTS_MASK = 0x00000100
+FUNC_STATE_EXISTS_RESET = None
+FUNC_STATE_FLR_SHIFT = 9
+FUNC_STATE_FLR_WIDTH = 1
+FUNC_STATE_FLR_MASK = 0x00000200
+FUNC_STATE_FLR_RESET = None
+FUNC_STATE_IS_VF_SHIFT = 10
+FUNC_STATE_IS_VF_WIDTH = 1
+FUNC_STATE_IS_VF_MASK = 0x00000400
+FUNC_STATE_IS_VF_RESET = None
+FUNC_STATE_PF_SHIFT = 12
+FUNC_STATE_PF_WIDTH = 2
+FUNC_STATE_PF_MASK = 0x00003000
+FUNC_STATE_PF_RESET = None
 FUNC_STATE_NUM_QUEUES_SHIFT = 16
 FUNC_STATE_NUM_QUEUES_WIDTH = 16
 FUNC_STATE_NUM_QUEUES_MASK = 0xFFFF0000
@@ -452,7 +479,7 @@ REGISTERS: tuple[Register, ...] = (
         Field('VALUE', 0, 32, 0x564D4731, 'r', 'na', None, None, False, False, False, False),
     )),
     Register('VERSION', 'Register map version', 0x004, 1, 4, (
-        Field('MINOR', 0, 16, 0, 'r', 'na', None, None, False, False, False, False),
+        Field('MINOR', 0, 16, 1, 'r', 'na', None, None, False, False, False, False),
         Field('MAJOR', 16, 16, 1, 'r', 'na', None, None, False, False, False, False),
     )),
     Register('TIME_US_LO', 'Microsecond time, low word', 0x008, 1, 4, (
@@ -473,6 +500,10 @@ REGISTERS: tuple[Register, ...] = (
     )),
     Register('SCRATCH', 'Scratch', 0x018, 1, 4, (
         Field('VALUE', 0, 32, 0, 'rw', 'na', None, None, False, False, False, True),
+    )),
+    Register('DEV_FUNCS', 'Device functions', 0x01C, 1, 4, (
+        Field('NUM_FUNC', 0, 9, None, 'r', 'w', None, None, False, False, False, False),
+        Field('NUM_PF', 9, 3, None, 'r', 'w', None, None, False, False, False, False),
     )),
     Register('CTRLQ_STATUS', 'Control-queue mailbox status', 0x040, 1, 4, (
         Field('VALID', 0, 1, None, 'r', 'w', None, None, False, False, False, False),
@@ -527,6 +558,10 @@ REGISTERS: tuple[Register, ...] = (
     )),
     Register('FUNC_STATE', 'Function state', 0x0A0, 1, 4, (
         Field('STATUS', 0, 8, None, 'r', 'w', None, None, False, False, False, False),
+        Field('EXISTS', 8, 1, None, 'r', 'w', None, None, False, False, False, False),
+        Field('FLR', 9, 1, None, 'r', 'w', None, None, False, False, False, False),
+        Field('IS_VF', 10, 1, None, 'r', 'w', None, None, False, False, False, False),
+        Field('PF', 12, 2, None, 'r', 'w', None, None, False, False, False, False),
         Field('NUM_QUEUES', 16, 16, None, 'r', 'w', None, None, False, False, False, False),
     )),
     Register('FUNC_QUEUE_EN', 'Function queue enables', 0x0A4, 1, 4, (

@@ -39,6 +39,9 @@ class TB:
                      "filt_vlan_rd_en", "filt_vlan_rd_func", "filt_vlan_rd_index"):
             getattr(dut, name).value = 0
         dut.func_num_queues.value = sum((3 + f) << (16 * f) for f in range(self.nf))
+        self.npf = int(dut.NUM_PF.value)
+        dut.func_exists.value = (1 << self.nf) - 1
+        dut.func_flr.value = 0
 
     async def reset(self) -> None:
         self.dut.rst.value = 1
@@ -96,7 +99,8 @@ async def test_provisioning_apply(dut):
 
 @cocotb.test()
 async def test_function_state_and_event(dut):
-    """FUNC_FEAT/STATE/QUEUE_EN read the selected function live; a status or queue change raises FUNC_EVENT."""
+    """FUNC_FEAT/STATE/QUEUE_EN read the selected function live (STATE with EXISTS / FLR / IS_VF / PF),
+    DEV_FUNCS the numbering; a status, queue, existence (VF Enable) or FLR change raises FUNC_EVENT."""
     tb = await start(dut)
     rnd = random.Random(cocotb.RANDOM_SEED)
     feats = [rnd.getrandbits(128) for _ in range(tb.nf)]
@@ -105,24 +109,39 @@ async def test_function_state_and_event(dut):
     dut.mon_features.value = sum(v << (128 * f) for f, v in enumerate(feats))
     dut.mon_status.value = sum(v << (8 * f) for f, v in enumerate(stat))
     dut.mon_queue_en.value = sum(v << (tb.nq * f) for f, v in enumerate(qen))
+    exists = [1] * tb.npf + [rnd.randrange(2) for _ in range(tb.nf - tb.npf)]
+    flr = [rnd.randrange(2) for _ in range(tb.nf)]
+    dut.func_exists.value = sum(v << f for f, v in enumerate(exists))
+    dut.func_flr.value = sum(v << f for f, v in enumerate(flr))
     await ClockCycles(dut.clk, 4)
     await tb.wr(R.IRQ_STATUS_OFFSET, 0xFFFF_FFFF)        # the change above raised it: clear
+    dev = await tb.rd(R.DEV_FUNCS_OFFSET)
+    assert dev == tb.nf | tb.npf << R.DEV_FUNCS_NUM_PF_SHIFT, f"{now()}: DEV_FUNCS {dev:#x}, NUM_FUNC {tb.nf} NUM_PF {tb.npf}"
     await tb.wr(R.IRQ_ENABLE_OFFSET, 1 << R.IRQ_STATUS_FUNC_EVENT_SHIFT)
     assert not int(dut.irq.value), f"{now()}: irq high with nothing pending"
     for f in range(tb.nf):
         await tb.wr(R.FUNC_SEL_OFFSET, f)
         got = (await tb.rd(R.FUNC_FEAT_LO_OFFSET), await tb.rd(R.FUNC_FEAT_HI_OFFSET),
                await tb.rd(R.FUNC_STATE_OFFSET), await tb.rd(R.FUNC_QUEUE_EN_OFFSET))
-        exp = (feats[f] & 0xFFFF_FFFF, feats[f] >> 32 & 0xFFFF_FFFF, stat[f] | (3 + f) << R.FUNC_STATE_NUM_QUEUES_SHIFT,
-               qen[f])
+        pf = f if f < tb.npf else 0                       # this build's VFs all belong to PF0 (FUNC_PF = 0)
+        state = (stat[f] | exists[f] << R.FUNC_STATE_EXISTS_SHIFT | flr[f] << R.FUNC_STATE_FLR_SHIFT
+                 | int(f >= tb.npf) << R.FUNC_STATE_IS_VF_SHIFT | pf << R.FUNC_STATE_PF_SHIFT
+                 | (3 + f) << R.FUNC_STATE_NUM_QUEUES_SHIFT)
+        exp = (feats[f] & 0xFFFF_FFFF, feats[f] >> 32 & 0xFFFF_FFFF, state, qen[f])
         assert got == exp, f"{now()}: fn {f}: FEAT_LO/HI, STATE, QUEUE_EN read {[hex(x) for x in got]}, expected {[hex(x) for x in exp]}"
     await tb.wr(R.FUNC_SEL_OFFSET, tb.nf)                 # no such function: reads 0
     assert await tb.rd(R.FUNC_STATE_OFFSET) == 0
-    for change in ("status", "queue"):
-        f = rnd.randrange(tb.nf)
+    for change in ("status", "queue", "exists", "flr"):
+        f = rnd.randrange(tb.nf) if change != "exists" else rnd.randrange(tb.npf, tb.nf)
         if change == "status":
             stat[f] ^= 0x04
             dut.mon_status.value = sum(v << (8 * g) for g, v in enumerate(stat))
+        elif change == "exists":
+            exists[f] ^= 1
+            dut.func_exists.value = sum(v << g for g, v in enumerate(exists))
+        elif change == "flr":
+            flr[f] ^= 1
+            dut.func_flr.value = sum(v << g for g, v in enumerate(flr))
         else:
             qen[f] ^= 1
             dut.mon_queue_en.value = sum(v << (tb.nq * g) for g, v in enumerate(qen))

@@ -97,6 +97,8 @@ class TB:
                      "filt_vlan_rd_en", "filt_vlan_rd_func", "filt_vlan_rd_index"):
             getattr(dut, name).value = 0
         dut.func_num_queues.value = sum(n << (16 * f) for f, n in enumerate(self.nq))
+        dut.func_exists.value = (1 << self.nf) - 1      # PFs only (NUM_PF = NUM_FUNC): every function exists
+        dut.func_flr.value = 0
         self.host = FirmwareHost(dut, self.board, ctrlq_timeout_us=ctrlq_timeout_us,
                                  mmio_delay_cycles=mmio_delay_cycles, poll_timeout_us=50)
         self.done_log: list[tuple[float, int, bool]] = []   # (ns, rsp_len, mb_valid at the pulse)

@@ -28,7 +28,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.queue import Queue
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, Event, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, Event, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core.tlp import TlpType
 from cocotbext.pcie.xilinx.us.interface import RqSink
@@ -71,6 +71,7 @@ class FuncState:
     pending: set[int] = field(default_factory=set)
     enable: bool = False
     fmask: bool = False
+    in_reset: bool = False   # func_reset high (FLR / VF absent): requests dropped, accesses read 0
 
 
 class MsixRef:
@@ -95,7 +96,7 @@ class MsixRef:
 
     def _locate(self, f: int, addr: int):
         """('tbl', vec, dword) | ('pba', dword) | None."""
-        if f >= self.num_func:
+        if f >= self.num_func or self.funcs[f].in_reset:
             return None
         rel = addr - self.table_offset
         if 0 <= rel < self.table_bytes:
@@ -153,13 +154,20 @@ class MsixRef:
         if f >= self.num_func or v >= self.num_vec:
             return "dropped", []
         st = self.funcs[f]
-        if not st.enable:
+        if not st.enable or st.in_reset:
             return "dropped", []
         if st.fmask or st.entries[v].mask:
             st.pending.add(v)
             return "pending", []
         st.pending.discard(v)
         return "sent", [self.msg(f, v)]
+
+    def function_reset(self, f: int) -> None:
+        """func_reset[f] rose: the function's entries return to reset values (config bits stay)."""
+        st = self.funcs[f]
+        st.entries = [Entry() for _ in range(self.num_vec)]
+        st.pending.clear()
+        st.in_reset = True
 
     def set_cfg(self, f: int, enable: bool, fmask: bool) -> list[Msg]:
         """Config-space change; returns the replayed messages (any order)."""
@@ -237,7 +245,7 @@ class TB:
         for name in ("s_reg_req_valid", "s_reg_req_we", "s_reg_req_func", "s_reg_req_bar",
                      "s_reg_req_addr", "s_reg_req_be", "s_reg_req_wdata",
                      "s_axis_irq_valid", "s_axis_irq_func", "s_axis_irq_vec",
-                     "cfg_msix_enable", "cfg_msix_mask"):
+                     "cfg_msix_enable", "cfg_msix_mask", "func_reset"):
             getattr(dut, name).value = 0
 
         cocotb.start_soon(self._reg_driver())
@@ -713,6 +721,47 @@ async def test_msix_disabled(dut):
     await tb.set_cfg(f, enable=True)
     await tb.quiesce()
     assert await tb.pba(f) == 0
+    await tb.settle()
+
+
+@cocotb.test()
+async def test_function_reset(dut):
+    """func_reset[f] (an FLR, a VF gone): f's table and PBA return to reset values within NUM_VEC cycles
+    (func_reset_busy until then), f's requests are dropped and its accesses read 0 while held, other
+    functions keep their entries, pending bits and deliveries."""
+    tb = await setup(dut)
+    for f in range(tb.num_func):
+        await tb.set_cfg(f, enable=True)
+        for v in range(min(tb.num_vec, 8)):
+            await tb.program(f, v, tb.rand_address(), random.getrandbits(32), mask=v % 2 == 1)
+            assert await tb.irq(f, v) == ("pending" if v % 2 else "sent")
+    await tb.quiesce()
+    fr = random.randrange(tb.num_func)
+    dut.func_reset.value = 1 << fr
+    tb.ref.function_reset(fr)
+    await RisingEdge(dut.clk)
+    limit = tb.num_vec + 64
+    for cycle in range(limit):
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        if not int(dut.func_reset_busy.value) >> fr & 1:
+            break
+    else:
+        assert False, f"func {fr}: func_reset_busy still high {limit} cycles after func_reset rose ({now()})"
+    await RisingEdge(dut.clk)
+    assert await tb.irq(fr, 0) == "dropped"
+    assert await tb.reg_read(fr, tb.tbl_addr(0, 2)) == 0
+    await tb.expect_no_message()
+    dut.func_reset.value = 0
+    tb.ref.funcs[fr].in_reset = False
+    await RisingEdge(dut.clk)
+    for f in range(tb.num_func):                       # every read is checked against the reference
+        for v in range(min(tb.num_vec, 8)):
+            for dw in range(4):
+                await tb.reg_read(f, tb.tbl_addr(v, dw))
+        assert await tb.pba(f) == tb.ref_pba(f), f"func {f}: PBA after the reset of func {fr} ({now()})"
+    # the reset function works again from its reset state (vector masked: pending)
+    assert await tb.irq(fr, 0) == "pending"
     await tb.settle()
 
 

@@ -11,7 +11,7 @@ BENCH = Bench(
     module="tb.mgmt_block.test_vio_mgmt",
     sources=["vio_pkg.sv", "gen/vio_mgmt_regblock_pkg.sv", "gen/vio_mgmt_regblock.sv",
              "vio_mgmt_regs.sv", "vio_ram_sdp.sv", "vio_mgmt.sv"],
-    parameters={"NUM_FUNC": 3, "MAX_QUEUES": 5},
+    parameters={"NUM_FUNC": 3, "NUM_PF": 1, "FUNC_PF": "6'b000000", "MAX_QUEUES": 5},
 )
 
 
