@@ -26,6 +26,8 @@ failure messages); ``served`` counts CTRLQ_DONE writes.
 Usage (inside a cocotb test)::
 
     host = FirmwareHost(dut, board_funcs=[BoardFunc(mac, 2), BoardFunc(mac1, 2)])
+    # one row per device function (DEV_FUNCS): PFs, then every possible VF
+    # (BoardFunc(..., is_vf=True), or num_pf=...); vio_fw_boot checks both
     host.start()                 # cocotb.start_soon(bridge(host._run)())
     await host.booted()          # vio_fw_boot returned (raises if it failed)
     ...                          # drive the mailbox / function state
@@ -59,12 +61,17 @@ class BoardFuncC(C.Structure):
 class BoardC(C.Structure):
     """``vio_fw_board``."""
 
-    _fields_ = [("num_funcs", u8), ("pad_", u8 * 3), ("ctrlq_timeout_us", u32),
+    _fields_ = [("num_funcs", u8), ("num_pf", u8), ("pad_", u8 * 2), ("ctrlq_timeout_us", u32),
                 ("func", BoardFuncC * MAX_FUNCS)]
 
 
 STAT_NAMES = ("polls", "served", "oversize", "timeouts", "stale", "func_events", "resets",
-              "features_ok", "reenables", "mmio_reads", "mmio_writes")
+              "features_ok", "reenables", "mmio_reads", "mmio_writes",
+              "vf_appeared", "vf_gone", "flr_seen", "flr_done", "provisions", "pairs_clamped",
+              "provision_errors", "refused")
+
+# vio_fw_boot results (VIO_FW_BOOT_*)
+BOOT_OK, BOOT_EID, BOOT_EPROVISION, BOOT_EFUNCS = 0, -1, -2, -3
 
 
 class StatsC(C.Structure):
@@ -76,19 +83,39 @@ class StatsC(C.Structure):
         return {n: getattr(self, n) for n in STAT_NAMES}
 
 
+class FuncInfoC(C.Structure):
+    """``vio_fw_info`` (what ``vio_fw_func_info`` fills)."""
+
+    _fields_ = [("exists", u8), ("flr", u8), ("is_vf", u8), ("pf", u8), ("is_net", u8),
+                ("provisioned", u8), ("clamped", u8), ("link_up", u8), ("mac", u8 * 6),
+                ("max_pairs", u16), ("flr_count", u32), ("provisions", u32)]
+
+    def as_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {n: getattr(self, n) for n, _ in self._fields_ if n not in ("pad_", "mac")}
+        d["mac"] = bytes(self.mac)
+        return d
+
+
 @dataclass
 class BoardFunc:
-    """One function as the firmware's flash describes it."""
+    """One function as the firmware's flash describes it (one row per device function: PFs, then
+    every possible VF of PF0, of PF1, ...; ``is_vf`` marks the VF rows, see :func:`make_board`)."""
 
     mac: bytes = bytes.fromhex("525400000000")
     max_pairs: int = 1
     link_up: bool = True
     is_net: bool = True
+    is_vf: bool = False
 
 
-def make_board(funcs: Sequence[BoardFunc], ctrlq_timeout_us: int = 0) -> BoardC:
+def make_board(funcs: Sequence[BoardFunc], ctrlq_timeout_us: int = 0, num_pf: Optional[int] = None) -> BoardC:
+    """``vio_fw_board`` from the rows.  ``num_pf`` (checked by vio_fw_boot against DEV_FUNCS.NUM_PF)
+    defaults to the number of rows before the first ``is_vf`` one (every row if none is a VF)."""
+    if num_pf is None:
+        num_pf = next((i for i, f in enumerate(funcs) if f.is_vf), len(funcs))
     b = BoardC()
     b.num_funcs = len(funcs)
+    b.num_pf = num_pf
     b.ctrlq_timeout_us = ctrlq_timeout_us
     for i, f in enumerate(funcs):
         b.func[i].is_net = int(f.is_net)
@@ -110,6 +137,8 @@ def load_loop_lib(path: Optional[Path] = None) -> C.CDLL:
     lib.vio_fw_poll.argtypes = [C.c_void_p, u32]
     lib.vio_fw_loop_stats_get.restype = None
     lib.vio_fw_loop_stats_get.argtypes = [C.POINTER(StatsC)]
+    lib.vio_fw_func_info.restype = C.c_int
+    lib.vio_fw_func_info.argtypes = [C.c_void_p, u8, C.POINTER(FuncInfoC)]
     return lib
 
 
@@ -128,6 +157,7 @@ class FirmwareHost:
     """The firmware's thread, bound to a DUT with the vio_mgmt management port."""
 
     def __init__(self, dut, board_funcs: Sequence[BoardFunc], *, ctrlq_timeout_us: int = 0,
+                 num_pf: Optional[int] = None,
                  poll_timeout_us: int = 20, mmio_delay_cycles: int = 0, lib: Optional[C.CDLL] = None,
                  trace_len: int = 400, axil_prefix: str = "s_axil", irq: str = "irq",
                  time_us: str = "time_us") -> None:
@@ -141,7 +171,7 @@ class FirmwareHost:
         self.dut = dut
         self.clk = dut.clk
         self.lib = lib if lib is not None else load_loop_lib()
-        self.board = make_board(board_funcs, ctrlq_timeout_us)
+        self.board = make_board(board_funcs, ctrlq_timeout_us, num_pf)
         self.poll_timeout_us = poll_timeout_us
         self.mmio_delay_cycles = mmio_delay_cycles
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, axil_prefix), dut.clk, dut.rst)
@@ -286,7 +316,11 @@ class FirmwareHost:
         await self._booted.wait()
         if self.errors:
             raise self.errors[0]
-        assert self.boot_rc == 0, f"vio_fw_boot returned {self.boot_rc}\n{self.trace()}"
+        names = {BOOT_EID: "ID is not VMG1", BOOT_EPROVISION: "a net function could not be provisioned",
+                 BOOT_EFUNCS: f"DEV_FUNCS disagrees with the board ({self.board.num_funcs} rows, "
+                              f"{self.board.num_pf} PFs)"}
+        assert self.boot_rc == 0, (f"vio_fw_boot returned {self.boot_rc} ({names.get(self.boot_rc, '?')})\n"
+                                   f"{self.trace()}")
 
     async def call(self, fn: Callable[[C.CDLL, Any], Any]) -> Any:
         """Run ``fn(lib, fw)`` in the firmware thread between two polls; returns its result."""
@@ -310,6 +344,14 @@ class FirmwareHost:
         s = StatsC()
         self.lib.vio_fw_loop_stats_get(C.byref(s))
         return s.as_dict()
+
+    def func_info(self, func: int) -> dict[str, object]:
+        """vio_fw_func_info(func) as a dict (pure C memory read, safe from the scheduler thread);
+        ValueError if func is out of range."""
+        info = FuncInfoC()
+        if self.lib.vio_fw_func_info(self.fw, func, C.byref(info)) != 0:
+            raise ValueError(f"vio_fw_func_info: function {func} out of range")
+        return info.as_dict()
 
     def trace(self, last: int = 40) -> str:
         """The last register accesses, one per line, for failure messages."""

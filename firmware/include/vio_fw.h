@@ -90,11 +90,22 @@ typedef struct vio_coal {
 
 /* Per-function state.  Opaque to callers; public only so it can be static. */
 typedef struct vio_fw_func {
-    uint8_t provisioned;
+    uint8_t provisioned; /* provisioned and served (the loop clears it when the function goes / FLRs) */
     uint8_t rx_mode;
     uint8_t initial_mac[6];
     uint16_t curr_pairs;
-    uint16_t pad_;
+    uint16_t max_pairs;  /* provisioned max_virtqueue_pairs (0: never provisioned) */
+    /* function lifecycle as the loop last saw it (FUNC_STATE; vio_fw_init: an existing net PF) */
+    uint8_t exists;
+    uint8_t flr;
+    uint8_t is_vf;
+    uint8_t pf;
+    uint8_t is_net;
+    uint8_t clamped;     /* the board's max_pairs was clamped to the function's NUM_QUEUES */
+    uint8_t link_up;     /* the link as last set (provisioning, vio_fw_set_link) */
+    uint8_t pad_;
+    uint32_t flr_count;  /* FLRs seen (FUNC_STATE.FLR rises) */
+    uint32_t provisions; /* vio_fw_provision calls that succeeded */
     uint64_t guest_offloads;
     vio_coal tx_coal;
     vio_coal rx_coal;
@@ -120,17 +131,23 @@ void vio_fw_init(vio_fw *fw, const vio_dev_ops *ops, void *ctx, uint8_t num_func
 
 /* Bring-up of one function (pymodel: NetCtrl constructed on a NetConfig):
  * remembers `mac` as the function's reset MAC, programs max_virtqueue_pairs
- * and the link status, then applies a function reset (vio_fw_func_reset).
+ * and the status (LINK_UP per link_up, ANNOUNCE cleared: one update_status
+ * call), then applies a function reset (vio_fw_func_reset).  Used again to
+ * re-provision a function (VF enabled again, FLR done).
  * Returns 0, or -1 (nothing done) if func is out of range or max_pairs is 0
  * or above VIO_FW_MAX_PAIRS. */
 int vio_fw_provision(vio_fw *fw, uint8_t func, const uint8_t mac[6], uint16_t max_pairs,
                      int link_up);
 
-/* Link status change (config status LINK_UP); the device notifies the driver. */
+/* Link status change (config status LINK_UP); the device notifies the driver.
+ * The value is remembered: a later re-provisioning (VF enabled again, FLR
+ * done) uses it, not the board's.  A function that is not provisioned (gone,
+ * in FLR, never) only remembers it: nothing is written. */
 void vio_fw_set_link(vio_fw *fw, uint8_t func, int link_up);
 
-/* Ask the driver to announce (status ANNOUNCE), only if GUEST_ANNOUNCE is
- * negotiated.  Returns 0 if set, -1 otherwise. */
+/* Ask the driver to announce (status ANNOUNCE), only if the function is
+ * provisioned and GUEST_ANNOUNCE is negotiated.  Returns 0 if set, -1
+ * otherwise. */
 int vio_fw_announce(vio_fw *fw, uint8_t func);
 
 /* FEATURES_OK accepted (pymodel NetCtrl.set_features): the guest offloads in
@@ -161,6 +178,28 @@ uint32_t vio_fw_ctrl(vio_fw *fw, uint8_t func, const uint8_t *cmd, uint32_t cmd_
  * NetCtrl.coalescing).  Returns 0, or -1 if func is out of range. */
 int vio_fw_coalescing(const vio_fw *fw, uint8_t func, uint16_t vq, vio_coal *out);
 
+/* What the firmware knows about one function (for the bench / a DPU manager;
+ * pure memory read, no device access). */
+typedef struct vio_fw_info {
+    uint8_t exists;      /* FUNC_STATE.EXISTS at the last scan */
+    uint8_t flr;         /* FUNC_STATE.FLR at the last scan: an FLR is in progress */
+    uint8_t is_vf;       /* FUNC_STATE.IS_VF */
+    uint8_t pf;          /* FUNC_STATE.PF: the PF of a VF (a PF: itself) */
+    uint8_t is_net;      /* the board row is a usable virtio-net row */
+    uint8_t provisioned; /* programmed from the board and served (exists, not in FLR) */
+    uint8_t clamped;     /* max_pairs is the NUM_QUEUES limit, below the board's value */
+    uint8_t link_up;     /* the link the function has / gets when (re)provisioned */
+    uint8_t mac[6];      /* the provisioned (reset) MAC; 0 if never provisioned */
+    uint16_t max_pairs;  /* provisioned max_virtqueue_pairs; 0 if never provisioned */
+    uint32_t flr_count;  /* FLRs seen since boot (FLR rises seen by a scan) */
+    uint32_t provisions; /* times the function was (re)provisioned since boot / init */
+} vio_fw_info;
+
+/* Fill *out for func.  Returns 0, or -1 (out untouched) if func >= the
+ * number of functions.  Without the loop (vio_fw_init only) every function
+ * reads as an existing net PF 0; vio_fw_boot / vio_fw_poll keep it current. */
+int vio_fw_func_info(const vio_fw *fw, uint8_t func, vio_fw_info *out);
+
 
 /* ======================================================================
  * Firmware main loop over the management port (fw_mmio.c, fw_loop.c).
@@ -177,9 +216,13 @@ typedef struct vio_fw_board_func {
     uint16_t pad_;
 } vio_fw_board_func;
 
+/* One row per device function, in the device's numbering (DEV_FUNCS): PFs
+ * 0..num_pf-1, then every POSSIBLE VF of PF0, of PF1, ... (TotalVFs each),
+ * whether or not it is enabled now.  A blk row (and its VFs) is_net = 0. */
 typedef struct vio_fw_board {
-    uint8_t num_funcs;         /* functions 0..num_funcs-1 (clamped to VIO_FW_MAX_FUNCS) */
-    uint8_t pad_[3];
+    uint8_t num_funcs;         /* rows: must equal DEV_FUNCS.NUM_FUNC (<= VIO_FW_MAX_FUNCS) */
+    uint8_t num_pf;            /* must equal DEV_FUNCS.NUM_PF (1..4) */
+    uint8_t pad_[2];
     uint32_t ctrlq_timeout_us; /* written to CTRLQ_TIMEOUT at boot; 0: leave the device's value */
     vio_fw_board_func func[VIO_FW_MAX_FUNCS];
 } vio_fw_board;
@@ -204,6 +247,17 @@ typedef struct vio_fw_loop_stats {
     uint32_t reenables;   /* vio_fw_queue_reenabled calls from rescans */
     uint32_t mmio_reads;  /* HAL reads issued by the loop and the MMIO ops */
     uint32_t mmio_writes; /* HAL writes issued (shadowed writes that changed nothing are skipped) */
+    /* function lifecycle (rescans; the boot scan is the baseline and counts only provisions) */
+    uint32_t vf_appeared;  /* FUNC_STATE.EXISTS rises (any function: only VFs come and go) */
+    uint32_t vf_gone;      /* FUNC_STATE.EXISTS falls */
+    uint32_t flr_seen;     /* FUNC_STATE.FLR rises */
+    uint32_t flr_done;     /* FUNC_STATE.FLR falls */
+    uint32_t provisions;   /* net functions (re)provisioned from the board, boot included */
+    uint32_t pairs_clamped;    /* of those, provisioned with max_pairs clamped to NUM_QUEUES */
+    uint32_t provision_errors; /* net functions that became live but could not be provisioned
+                                  (NUM_QUEUES < 3: no pair) */
+    uint32_t refused;      /* commands answered ERR because the function is not served
+                              (not net, gone, in FLR, not provisioned) */
 } vio_fw_loop_stats;
 
 /* Device state the MMIO-backed vio_dev_ops keep.  Opaque; public only so it
@@ -265,23 +319,49 @@ VIO_FW_HIDDEN void vio_fw_mmio_reset(vio_fw_mmio *m, vio_fw_loop_stats *stats);
  * FUNC_QUEUE_EN are served from the first read until the section ends. */
 VIO_FW_HIDDEN void vio_fw_mmio_caching(vio_fw_mmio *m, int on);
 
+/* vio_fw_boot results. */
+#define VIO_FW_BOOT_OK 0
+#define VIO_FW_BOOT_EID (-1)        /* ID is not VMG1: nothing written */
+#define VIO_FW_BOOT_EPROVISION (-2) /* a net row is unusable (max_pairs 0 or > VIO_FW_MAX_PAIRS) or
+                                       a live net function has NUM_QUEUES < 3; the rest is up */
+#define VIO_FW_BOOT_EFUNCS (-3)     /* DEV_FUNCS disagrees with the board: nothing written */
+
 /* Bring the firmware up on the management port (the first thing a DPU core
- * runs): checks ID, binds vio_fw_mmio_ops (static state: one loop per
- * image), provisions every net function of `board` (vio_fw_provision:
- * MAC, max pairs, link, reset values incl. coalescing 0 and empty filters),
- * writes CTRLQ_TIMEOUT if board->ctrlq_timeout_us != 0, records every
- * function's device_status and queue-enable bits (the rescan baseline),
- * clears and enables the IRQ_STATUS causes CTRLQ / FUNC_EVENT /
- * CTRLQ_TIMEOUT.  Returns 0; -1 if ID is not VMG1 (nothing written), -2 if a
- * net function could not be provisioned (max_pairs 0 or too large). */
+ * runs; see firmware/README.md "Functions, VFs and FLR"):
+ *   1. ID must be VMG1, else VIO_FW_BOOT_EID.
+ *   2. DEV_FUNCS must match the board: NUM_FUNC == board->num_funcs <=
+ *      VIO_FW_MAX_FUNCS and NUM_PF == board->num_pf (1..4, <= NUM_FUNC), else
+ *      VIO_FW_BOOT_EFUNCS.  Both checks only read: nothing is written.
+ *   3. IRQ_ENABLE 0, binds vio_fw_mmio_ops (static state: one loop per image),
+ *      keeps a copy of the board (re-provisioning needs it later), writes
+ *      CTRLQ_TIMEOUT if board->ctrlq_timeout_us != 0, clears IRQ_STATUS
+ *      (W1C: an event from here on is kept and rescanned by the first poll).
+ *   4. Reads every function's FUNC_STATE: EXISTS / FLR / IS_VF / PF are the
+ *      baseline; every LIVE (EXISTS and not FLR) net function is provisioned
+ *      from its row (vio_fw_provision: MAC, max pairs, link, reset values
+ *      incl. coalescing 0 and empty filters; FUNC_MAC / FUNC_PAIRS /
+ *      FUNC_NET_STATUS + FUNC_APPLY), max_pairs clamped to
+ *      (NUM_QUEUES - 1) / 2; then, as after any provisioning, its
+ *      device_status / queue enables are taken from 0 (FEATURES_OK already set
+ *      -> vio_fw_features_ok, each enabled queue -> vio_fw_queue_reenabled).
+ *      A VF that does not exist yet, or a function in FLR, is provisioned
+ *      when it becomes live (vio_fw_poll).
+ *   5. Enables the IRQ_STATUS causes CTRLQ / FUNC_EVENT / CTRLQ_TIMEOUT.
+ * Returns VIO_FW_BOOT_*. */
 int vio_fw_boot(vio_fw *fw, const vio_fw_board *board);
 
 /* ONE iteration of the service loop: hal_irq_wait(timeout_us), then
  *   - read IRQ_STATUS and clear (W1C) the causes seen, before handling them
  *     (an event while handling raises the line again);
  *   - CTRLQ_TIMEOUT: counted; the timed-out command is not answered;
- *   - FUNC_EVENT: rescan every net function (FUNC_STATE, FUNC_QUEUE_EN):
- *     a device_status bit that went 0 (status written 0, or a reset missed
+ *   - FUNC_EVENT: rescan every function (FUNC_STATE; FUNC_QUEUE_EN of the
+ *     served ones).  Lifecycle first (a function is LIVE while EXISTS = 1 and
+ *     FLR = 0): EXISTS / FLR changes are counted; a function that stopped
+ *     being live (VF disabled, FLR started) is no longer served -- nothing is
+ *     written, its commands are answered ERR; a net function that became
+ *     live (VF enabled, FLR done) is re-provisioned from the board copy as at
+ *     boot (step 4).  Then, for a served function that was already live: a
+ *     device_status bit that went 0 (status written 0, or a reset missed
  *     between two scans and already followed by ACKNOWLEDGE..) ->
  *     vio_fw_func_reset; FEATURES_OK newly set -> vio_fw_features_ok; each
  *     queue-enable bit that rose -> vio_fw_queue_reenabled (in this order);
@@ -291,7 +371,9 @@ int vio_fw_boot(vio_fw *fw, const vio_fw_board *board);
  *     the mailbox), write the RSP_DATA words, CTRLQ_RSP, CTRLQ_DONE.
  *     CMD_LEN larger than the mailbox (the engine passes the true length):
  *     answered ERR (1 byte) without running it (the firmware cannot see it
- *     whole).  A command of a function that is not a net function: ERR.
+ *     whole).  A command of a function that is not served (not a net
+ *     function, gone, in FLR, provisioning refused -- as of the last scan):
+ *     ERR, without running it (counted in `refused`).
  *     A framing error (CMD_LEN < 2 or RSP_ROOM 0; the engine drops those
  *     itself): answered with RSP_LEN 0.  Before CTRLQ_DONE the loop reads
  *     IRQ_STATUS: if CTRLQ_TIMEOUT rose meanwhile, the engine already

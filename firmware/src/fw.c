@@ -33,6 +33,17 @@ void vio_fw_init(vio_fw *fw, const vio_dev_ops *ops, void *ctx, uint8_t num_func
         f->provisioned = 0;
         for (uint32_t b = 0; b < 6u; b++)
             f->initial_mac[b] = 0;
+        f->max_pairs = 0;
+        /* no management port: every function is an existing net PF (vio_fw_boot reads the truth) */
+        f->exists = 1;
+        f->flr = 0;
+        f->is_vf = 0;
+        f->pf = 0;
+        f->is_net = 1;
+        f->clamped = 0;
+        f->link_up = 0;
+        f->flr_count = 0;
+        f->provisions = 0;
         state_reset(f);
     }
 }
@@ -57,10 +68,36 @@ int vio_fw_provision(vio_fw *fw, uint8_t func, const uint8_t mac[6], uint16_t ma
     vio_fw_func *f = &fw->func[func];
     for (uint32_t b = 0; b < 6u; b++)
         f->initial_mac[b] = mac[b];
+    f->max_pairs = max_pairs;
+    f->link_up = (uint8_t)(link_up != 0);
     fw->ops->set_max_pairs(fw->ctx, func, max_pairs);
-    vio_fw_set_link(fw, func, link_up);
+    /* the status is exactly the provisioned one: an ANNOUNCE left from before goes */
+    fw->ops->update_status(fw->ctx, func, VIO_NET_S_LINK_UP | VIO_NET_S_ANNOUNCE,
+                           link_up ? VIO_NET_S_LINK_UP : 0u);
     vio_fw_func_reset(fw, func);
     f->provisioned = 1;
+    f->provisions++;
+    return 0;
+}
+
+int vio_fw_func_info(const vio_fw *fw, uint8_t func, vio_fw_info *out)
+{
+    if (func >= fw->num_funcs)
+        return -1;
+    const vio_fw_func *f = &fw->func[func];
+    out->exists = f->exists;
+    out->flr = f->flr;
+    out->is_vf = f->is_vf;
+    out->pf = f->pf;
+    out->is_net = f->is_net;
+    out->provisioned = f->provisioned;
+    out->clamped = f->clamped;
+    out->link_up = f->link_up;
+    for (uint32_t b = 0; b < 6u; b++)
+        out->mac[b] = f->initial_mac[b];
+    out->max_pairs = f->max_pairs;
+    out->flr_count = f->flr_count;
+    out->provisions = f->provisions;
     return 0;
 }
 
@@ -68,12 +105,15 @@ void vio_fw_set_link(vio_fw *fw, uint8_t func, int link_up)
 {
     if (func >= fw->num_funcs)
         return;
+    fw->func[func].link_up = (uint8_t)(link_up != 0);
+    if (!fw->func[func].provisioned)
+        return; /* remembered for the next provisioning */
     fw->ops->update_status(fw->ctx, func, VIO_NET_S_LINK_UP, link_up ? VIO_NET_S_LINK_UP : 0u);
 }
 
 int vio_fw_announce(vio_fw *fw, uint8_t func)
 {
-    if (func >= fw->num_funcs || !vio_has(fw, func, VIO_NET_F_GUEST_ANNOUNCE))
+    if (func >= fw->num_funcs || !fw->func[func].provisioned || !vio_has(fw, func, VIO_NET_F_GUEST_ANNOUNCE))
         return -1;
     fw->ops->update_status(fw->ctx, func, 0u, VIO_NET_S_ANNOUNCE);
     return 0;

@@ -47,7 +47,7 @@ API = (
     "vio_fw_sizeof", "vio_fw_init", "vio_fw_provision", "vio_fw_set_link", "vio_fw_announce",
     "vio_fw_features_ok", "vio_fw_func_reset", "vio_fw_queue_reenabled", "vio_fw_ctrl",
     "vio_fw_coalescing", "hal_host_bind", "hal_mmio_read32", "hal_mmio_write32", "hal_irq_wait",
-    "hal_time_us", "vio_fw_boot", "vio_fw_poll", "vio_fw_loop_stats_get",
+    "hal_time_us", "vio_fw_boot", "vio_fw_poll", "vio_fw_loop_stats_get", "vio_fw_func_info",
 )
 
 
