@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.simrun import BUILD, Bench, SimOptions  # noqa: E402
 from tests.rtl.test_device import BENCH as DEVICE_BENCH  # noqa: E402
+from tests.rtl.test_device import SRIOV as SRIOV_BENCH  # noqa: E402
 from tests.rtl.test_shell import SHELL_PARAMS, SHELL_SOURCES  # noqa: E402
 
 
@@ -94,6 +95,27 @@ def net(seed: int) -> int:
     print("-" * len(hdr))
     for c in res["coalescing"]:
         print(f"{c['max_packets']:>11} {c['max_usecs']:>9} {c['frames']:>7} {c['irqs']:>6} {c['irqs_per_1000']:>14.1f}")
+    print(f"\nresults: {out}")
+    return sriov(seed)
+
+
+def sriov(seed: int) -> int:
+    """Every PF and VF of the default build active at once: per-function and aggregate throughput."""
+    out = BUILD / "bench" / "sriov.json"
+    bench = Bench(SRIOV_BENCH.toplevel, "tb.device.bench_sriov", SRIOV_BENCH.sources, SRIOV_BENCH.parameters)
+    bench.run("bench_sriov", SimOptions(seed=seed), extra_env={"BENCH_OUT": str(out)})
+    res = json.loads(out.read_text())
+    print()
+    print(f"SR-IOV, all {len(res['functions'])} functions at once (PF0 net + 4 VFs TX 1500 B, PF1 blk + 4 VFs "
+          f"4 KiB reads), one Gen3 x16 link ({res['link_gbps']:.1f} Gbps raw)")
+    hdr = f"{'fn':>3} {'kind':<9} {'VF':>3} {'bytes':>8} {'done us':>8} {'sim Gbps':>9}"
+    print(hdr)
+    print("-" * len(hdr))
+    for r in res["functions"]:
+        print(f"{r['fn']:>3} {r['kind']:<9} {'yes' if r['vf'] else 'no':>3} {r['bytes']:>8} {r['done_us']:>8.1f} "
+              f"{r['gbps']:>9.2f}")
+    print(f"aggregate: {res['total_bytes']} B in {res['sim_us']:.1f} us simulated = {res['aggregate_gbps']:.2f} Gbps "
+          f"({res['link_pct']:.1f}% of the link); wall {res['wall_s']:.1f} s")
     print(f"\nresults: {out}")
     return 0
 

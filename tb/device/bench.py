@@ -14,7 +14,16 @@
   control queue and provisioning the net functions;
 * the driver model (tb/device/virtio_pci.py) brings each function up as
   Linux would and posts requests; every register access and host memory
-  write is reported to the scoreboard, which is pymodel's Checker.
+  write is reported to the scoreboard, which is pymodel's Checker;
+* SR-IOV (the default build, tb/device/config.py FUNCS): the hard-block
+  model carries the SR-IOV and ARI capabilities and creates the VFs on VF
+  Enable (tb/pcie/sriov.py); :meth:`enable_vfs` does what the PF driver's
+  sriov_configure does, then gives each VF its own host memory region,
+  grant and driver instance (a VF is probed like any virtio function);
+  :meth:`flr` runs a Function Level Reset through the hard block's
+  handshake and tells the checker. ``rq_log`` records every request the RTL
+  puts on RQ (pin level, before the model's BME filter) with its requester
+  function: the "no DMA after FLR / VF disable" checks read it.
 """
 
 from __future__ import annotations
@@ -25,17 +34,20 @@ import random
 from pathlib import Path
 
 import cocotb
-from cocotb.triggers import RisingEdge, Timer
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ReadOnly, RisingEdge, Timer
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 from cocotbext.pcie.core import RootComplex
+from cocotbext.pcie.core.pci import PciDevice
 
 from pymodel.disk import SECTOR, Disk
 from pymodel.memory import BumpAllocator
 from tb.device.backend import DiskBackend
-from tb.device.config import FUNCS, MSIX_VEC, function_config, serial_bits
+from tb.device.config import CLASSIC, FUNCS, MSIX_VEC, function_config, num_pf, serial_bits
 from tb.device.scoreboard import Scoreboard
 from tb.device.virtio_pci import BlkDriver, HostMem, VirtioPciDevice
 from tb.pcie.host_monitor import HostMonitor
+from tb.pcie.sriov import SriovConfig, VfBar, function_level_reset, sriov_disable, sriov_enable
 from tb.pcie.usp_device import VioUltraScalePlusPcieDevice
 from tb.util import now
 
@@ -43,6 +55,7 @@ BAR0_SIZE = 32 * 1024
 MSIX_TABLE, MSIX_PBA = 0x2000, 0x3000
 CAP_BASE = 0xA8
 HOST_MEM_PER_FUNC = 64 << 20     # the driver model never frees (bump allocation): room for long soaks
+HOST_MEM_PER_VF = 4 << 20        # a VF's region (allocated at each VF Enable)
 
 
 class DeviceBench:
@@ -53,21 +66,25 @@ class DeviceBench:
         self.log = logging.getLogger("cocotb.tb")
         self.log.setLevel(logging.INFO)
         self.num_func = int(dut.NUM_FUNC.value)
+        self.num_pf = int(dut.NUM_PF.value)
         self.msix_vec = MSIX_VEC
-        self.funcs = FUNCS[: self.num_func]
+        self.sriov = self.num_func == len(FUNCS) and self.num_pf == num_pf(FUNCS)
+        self.funcs = FUNCS if self.sriov else CLASSIC
+        assert len(self.funcs) == self.num_func and num_pf(self.funcs) == self.num_pf, (
+            f"the RTL build ({self.num_func} functions, {self.num_pf} PFs) is neither tb/device/config.py FUNCS nor CLASSIC")
         self.blk_fids = [f for f, fc in enumerate(self.funcs) if not fc.is_net]
         self.net_fids = [f for f, fc in enumerate(self.funcs) if fc.is_net]
         self.log.info("seed %d", cocotb.RANDOM_SEED)
 
         self.rc = RootComplex()
         msix = {}
-        for f in range(self.num_func):
+        for f in range(self.num_pf):
             msix.update({f"pf{f}_msix_enable": True, f"pf{f}_msix_table_size": MSIX_VEC - 1,
                          f"pf{f}_msix_table_bir": 0, f"pf{f}_msix_table_offset": MSIX_TABLE,
                          f"pf{f}_msix_pba_bir": 0, f"pf{f}_msix_pba_offset": MSIX_PBA})
         self.dev = VioUltraScalePlusPcieDevice(
             pcie_generation=3, pcie_link_width=16, user_clk_frequency=250e6, alignment="dword",
-            pf_count=self.num_func, max_payload_size=1024, enable_client_tag=True, enable_extended_tag=False,
+            pf_count=self.num_pf, max_payload_size=1024, enable_client_tag=True, enable_extended_tag=False,
             **msix,
             user_clk=dut.clk, user_reset=dut.rst,
             rq_bus=AxiStreamBus.from_prefix(dut, "m_axis_rq"),
@@ -79,10 +96,20 @@ class DeviceBench:
             cfg_function_status=dut.cfg_function_status,
             cfg_interrupt_msix_enable=dut.cfg_interrupt_msix_enable,
             cfg_interrupt_msix_mask=dut.cfg_interrupt_msix_mask,
+            cfg_vf_status=dut.cfg_vf_status,
+            cfg_interrupt_msix_vf_enable=dut.cfg_interrupt_msix_vf_enable,
+            cfg_interrupt_msix_vf_mask=dut.cfg_interrupt_msix_vf_mask,
+            cfg_flr_in_process=dut.cfg_flr_in_process, cfg_flr_done=dut.cfg_flr_done,
+            cfg_vf_flr_in_process=dut.cfg_vf_flr_in_process, cfg_vf_flr_func_num=dut.cfg_vf_flr_func_num,
+            cfg_vf_flr_done=dut.cfg_vf_flr_done,
+            sriov=[SriovConfig(total_vfs=fc.total_vfs, vf_device_id=fc.device_id, vf_bars=[VfBar(BAR0_SIZE)],
+                               msix_table_size=MSIX_VEC - 1, msix_table_bir=0, msix_table_offset=MSIX_TABLE,
+                               msix_pba_bir=0, msix_pba_offset=MSIX_PBA) if fc.total_vfs else None
+                   for fc in self.funcs[: self.num_pf]] if self.sriov else None,
         )
         self.dev.log.setLevel(logging.WARNING)
         self.rc.log.setLevel(logging.WARNING)
-        for f, fn in enumerate(self.dev.functions):
+        for f, fn in enumerate(self.dev.functions[: self.num_pf]):
             fn.vendor_id = 0x1AF4
             fn.device_id = self.funcs[f].device_id    # modern virtio-net 0x1041 / -blk 0x1042 (virtio.md §3.1)
             fn.configure_bar(0, BAR0_SIZE, ext=True)
@@ -122,8 +149,11 @@ class DeviceBench:
         self.fw = None        # FirmwareHost once started (it owns the management port's AXI-lite master)
         cocotb.start_soon(self._tx_monitor())
 
-        self.pf = []
-        self.bar = []
+        self.pf: dict[int, PciDevice] = {}     # fid -> the host's view (a PF's enumerated device, a VF's handle)
+        self.bar: dict[int, object] = {}       # fid -> BAR0 window
+        self.vf_handles: dict[int, object] = {}
+        self.rq_log: list[tuple[float, int, int]] = []   # (ns, requester fn, first DW of the descriptor)
+        cocotb.start_soon(self._rq_pin_monitor())
         self.drv: dict[int, VirtioPciDevice] = {}
         self.mem: dict[int, HostMem] = {}
 
@@ -133,21 +163,86 @@ class DeviceBench:
         await RisingEdge(self.dut.clk)
         await Timer(200, "ns")
         await self.rc.enumerate()
-        self.pf = [self.rc.find_device(fn.pcie_id) for fn in self.dev.functions]
+        self.pf = {f: self.rc.find_device(fn.pcie_id) for f, fn in enumerate(self.dev.functions[: self.num_pf])}
         self.rc.max_payload_size = (self.mps // 128).bit_length() - 1
-        for pf in self.pf:
+        for pf in self.pf.values():
             await pf.enable_device()
             await pf.set_master()
             await pf.set_mps((self.mps // 128).bit_length() - 1)
             await pf.set_readrq((self.mrrs // 128).bit_length() - 1)
-        self.bar = [pf.bar_window[0] for pf in self.pf]
-        for f in range(self.num_func):
+        self.bar = {f: pf.bar_window[0] for f, pf in self.pf.items()}
+        for f in range(self.num_pf):
             region = self.rc.mem_pool.alloc_region(HOST_MEM_PER_FUNC)
             mem = HostMem(region, self.sb.host_write)
             self.mem[f] = mem
             self.host.grant(f, mem.base, mem.size)
             self.drv[f] = VirtioPciDevice(self, f, mem, BumpAllocator(mem.base, mem.base + mem.size))
         cocotb.start_soon(self._deadlines())
+
+    # ------------------------------------------------------------ SR-IOV
+    async def enable_vfs(self, pf: int, num_vfs: int) -> list[int]:
+        """sriov_configure: NumVFs + VF Enable on PF ``pf``; each VF gets memory, a grant and a driver."""
+        handles = await sriov_enable(self.rc, self.pf[pf].pcie_id, num_vfs, bus_master=True)
+        fids = []
+        for h in handles:
+            fid = h.fn
+            assert not self.funcs[fid].is_vf or self.funcs[fid].parent == pf, f"fn {fid} is not a VF of PF{pf}"
+            d = PciDevice(None, rc=self.rc)
+            d._pcie_id = h.pcie_id
+            d.vendor_id, d.device_id = 0x1AF4, self.funcs[fid].device_id
+            await d.walk_capabilities()
+            d.bar_window[0] = h.bar_window[0]
+            d.bar_addr[0], d.bar_size[0] = h.bar_addr[0], h.bar_size[0]
+            self.pf[fid], self.bar[fid], self.vf_handles[fid] = d, h.bar_window[0], h
+            if fid not in self.mem:
+                region = self.rc.mem_pool.alloc_region(HOST_MEM_PER_VF)
+                mem = HostMem(region, self.sb.host_write)
+                self.mem[fid] = mem
+                self.host.grant(fid, mem.base, mem.size)
+            mem = self.mem[fid]
+            self.drv[fid] = VirtioPciDevice(self, fid, mem, BumpAllocator(mem.base, mem.base + mem.size))
+            fids.append(fid)
+        return fids
+
+    async def disable_vfs(self, pf: int) -> list[int]:
+        """VF Enable cleared: the VFs vanish (the checker resets their models, as for an FLR)."""
+        gone = [f for f, fc in enumerate(self.funcs) if fc.parent == pf and f in self.vf_handles]
+        await sriov_disable(self.rc, self.pf[pf].pcie_id)
+        for f in gone:
+            self.sb.on_flr(f)
+            del self.vf_handles[f], self.pf[f], self.bar[f], self.drv[f]
+        return gone
+
+    async def flr(self, fid: int) -> float:
+        """Function Level Reset of ``fid`` through the hard block; returns the time it completed (ns)."""
+        self.sb.on_flr(fid)
+        rec = await function_level_reset(self.rc, self.dev, self.pf[fid].pcie_id)
+        assert rec is not None and rec.ok, f"{now()}: fn {fid}: FLR did not complete ({rec})"
+        # pci_restore_state: the FLR cleared the command register (memory space for a PF, bus mastering)
+        cmd = await self.rc.config_read_word(self.pf[fid].pcie_id, 0x04)
+        await self.rc.config_write_word(self.pf[fid].pcie_id, 0x04, cmd | (0x4 if fid >= self.num_pf else 0x6))
+        drv = self.drv.get(fid)
+        if drv is not None:            # the driver starts over (virtio caps stay; MSI-X must be set up again)
+            self.pf[fid].msix_enabled = False
+            drv.vqs.clear()
+        return get_sim_time("ns")
+
+    async def _rq_pin_monitor(self) -> None:
+        """Every RQ request as the RTL drives it (requester function from descriptor bits 95:80)."""
+        d = self.dut
+        in_pkt = False
+        while True:
+            await RisingEdge(d.clk)
+            await ReadOnly()
+            if int(d.m_axis_rq_tvalid.value) and int(d.m_axis_rq_tready.value):
+                if not in_pkt:
+                    data = int(d.m_axis_rq_tdata.value)
+                    self.rq_log.append((get_sim_time("ns"), (data >> 80) & 0xFF, (data >> 75) & 0xF))
+                in_pkt = not int(d.m_axis_rq_tlast.value)
+
+    def rq_since(self, fid: int, t_ns: float) -> list[tuple[float, int, int]]:
+        """RQ requests of ``fid`` the RTL issued at or after ``t_ns``."""
+        return [r for r in self.rq_log if r[1] == fid and r[0] >= t_ns]
 
     # ------------------------------------------------------------ network port
     async def _tx_monitor(self) -> None:
@@ -180,7 +275,8 @@ class DeviceBench:
         """Boot the real firmware against the management port; provisioning raises LINK_UP (a link change)."""
         from tb.fw_host import BoardFunc, FirmwareHost
 
-        board = [BoardFunc(mac=fc.mac or bytes(6), max_pairs=max(fc.max_pairs, 1), link_up=link_up, is_net=fc.is_net)
+        board = [BoardFunc(mac=fc.mac or bytes(6), max_pairs=max(fc.max_pairs, 1), link_up=link_up, is_net=fc.is_net,
+                           is_vf=fc.is_vf)
                  for fc in self.funcs]
         self.fw = FirmwareHost(self.dut, board, axil_prefix="s_axil_mgmt", irq="mgmt_irq", time_us="mgmt_time_us")
         self.fw.start()

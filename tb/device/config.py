@@ -1,16 +1,25 @@
-"""The functions of the device build (hdl/vio_device_top.sv) and their RTL parameters.
+"""The functions of the device builds (hdl/vio_device_top.sv) and their RTL parameters.
 
 One source of truth: the bench passes these values to the RTL as parameters
 and builds pymodel's :class:`~pymodel.function.FunctionConfig` from the same
 table, so the golden model and the RTL always describe the same device.
 
-* f0: virtio-blk, read-write, 4 request queues (MQ), FLUSH;
-* f1: virtio-blk, read-only (RO offered: every OUT gets IOERR, §7), 2 queues;
-* f2: virtio-net, 2 queue pairs + controlq (MQ, CTRL_VQ/RX/VLAN, GUEST_ANNOUNCE,
-  MRG_RXBUF, CSUM offload, NOTF_COAL + VQ_NOTF_COAL), its control plane served
-  by the firmware (firmware/) through the management port.
+Two builds:
 
-All offer INDIRECT_DESC, EVENT_IDX, RING_PACKED and queues up to 32768.
+* ``FUNCS`` (the default, ``make sim``'s SR-IOV device): PF0 virtio-net and
+  PF1 virtio-blk, each with TotalVFs = 4 VFs of its own type. Rows are ARI
+  function numbers: f0 PF0 net, f1 PF1 blk (RW, 4 queues), f2..f5 the VFs of
+  PF0 (net, 1 pair + controlq), f6..f9 the VFs of PF1 (blk, 2 queues; f9 is
+  a read-only disk: RO offered, a per-VF provisioning example). The PFs
+  offer VIRTIO_F_SR_IOV (virtio.md §3.7), the VFs do not.
+* ``CLASSIC`` (no SR-IOV, the blk / net / transport benches): f0 virtio-blk
+  read-write 4 queues, f1 virtio-blk read-only 2 queues, f2 virtio-net with
+  2 pairs + controlq.
+
+virtio-net functions: MQ, CTRL_VQ/RX/VLAN, GUEST_ANNOUNCE, MRG_RXBUF, CSUM
+offload, NOTF_COAL + VQ_NOTF_COAL, the control plane served by the firmware
+(firmware/) through the management port. All offer INDIRECT_DESC, EVENT_IDX,
+RING_PACKED and queues up to 32768.
 """
 
 from __future__ import annotations
@@ -53,6 +62,12 @@ class DevFunc:
     serial: str = ""
     kind: DeviceType = DeviceType.BLK
     mac: bytes = b""          # net: the MAC the firmware provisions (and the RTL's FUNC_MAC reset value)
+    parent: Optional[int] = None  # a VF: the PF it belongs to; a PF: None
+    total_vfs: int = 0        # a PF: its SR-IOV TotalVFs
+
+    @property
+    def is_vf(self) -> bool:
+        return self.parent is not None
 
     @property
     def is_net(self) -> bool:
@@ -67,15 +82,39 @@ class DevFunc:
         return 0x1040 + int(self.kind)
 
 
-FUNCS = (
+CLASSIC = (
     DevFunc(BLK_RW, 4, 32768, 4096, "VIO-BLK-PF0-RW"),
     DevFunc(BLK_RO, 2, 32768, 1024, "VIO-BLK-PF1-READONLY"),
     DevFunc(NET, 5, 32768, kind=DeviceType.NET, mac=bytes.fromhex("525400a0b0c2")),
 )
 
-for _i, _f in enumerate(FUNCS):
-    _bad = validate_offer(_f.kind, _f.features)
-    assert _bad is None, f"device function {_i}: {_bad}"
+NUM_VFS = 4                   # TotalVFs of each PF in the default build
+SRIOV = mask(T.SR_IOV)
+VF_QUEUE_MAX = 1024
+
+
+def _sriov_funcs() -> tuple[DevFunc, ...]:
+    pfs = (
+        DevFunc(NET | SRIOV, 5, 32768, kind=DeviceType.NET, mac=bytes.fromhex("525400a0b000"), total_vfs=NUM_VFS),
+        DevFunc(BLK_RW | SRIOV, 4, 32768, 2048, "VIO-BLK-PF1", total_vfs=NUM_VFS),
+    )
+    vfs = []
+    for k in range(1, NUM_VFS + 1):
+        vfs.append(DevFunc(NET, 3, VF_QUEUE_MAX, kind=DeviceType.NET, mac=bytes.fromhex(f"525400a0b1{k:02x}"),
+                           parent=0))
+    for k in range(1, NUM_VFS + 1):
+        ro = k == NUM_VFS
+        vfs.append(DevFunc(BLK_RO if ro else BLK_RW, 2, VF_QUEUE_MAX, 256,
+                           f"VIO-BLK-VF{k}{'-RO' if ro else ''}", parent=1))
+    return pfs + tuple(vfs)
+
+
+FUNCS = _sriov_funcs()
+
+for _name, _table in (("FUNCS", FUNCS), ("CLASSIC", CLASSIC)):
+    for _i, _f in enumerate(_table):
+        _bad = validate_offer(_f.kind, _f.features)
+        assert _bad is None, f"{_name} function {_i}: {_bad}"
 
 
 def _vector(values, width: int) -> str:
@@ -86,10 +125,21 @@ def _vector(values, width: int) -> str:
     return f"{total}'h{word:0{total // 4}x}"
 
 
+def num_pf(funcs=FUNCS) -> int:
+    """PFs of a function table (they come first)."""
+    return sum(1 for f in funcs if not f.is_vf)
+
+
 def rtl_parameters(funcs=FUNCS) -> Mapping[str, object]:
     """Verilog parameters of vio_device_top for ``funcs`` (function 0 in the low bits)."""
+    npf = num_pf(funcs)
+    assert all(not f.is_vf for f in funcs[:npf]), "PFs come first"
+    assert [f.parent for f in funcs[npf:]] == sorted(f.parent for f in funcs[npf:]), "VFs ordered by PF"
+    assert all(sum(1 for v in funcs if v.parent == p) == funcs[p].total_vfs for p in range(npf))
     return {
         "NUM_FUNC": len(funcs),
+        "NUM_PF": npf,
+        "PF_TOTAL_VF": "64'h" + "".join(f"{(funcs[p].total_vfs if p < npf else 0):04x}" for p in reversed(range(4))),
         "MAX_QUEUES": MAX_QUEUES,
         "MSIX_VEC": MSIX_VEC,
         "FUNC_TYPE": _vector([int(f.kind) for f in funcs], 8),

@@ -4,12 +4,18 @@
 * tb/device/test_device_blk.py: virtio-blk end to end, every transaction judged by pymodel;
 * tb/device/test_device_net.py: virtio-net end to end with the real firmware serving the
   control queue through the management port (firmware/ host build, run in a thread);
-* tb/device/test_device_soak.py: long random traffic (marker slow: `make regress`).
+* tb/device/test_device_soak.py: long random traffic (marker slow: `make regress`);
+* tb/device/test_device_sriov.py: SR-IOV (the default build: PF0 net + PF1 blk with
+  4 VFs each): VF enumeration, per-VF virtio functions, isolation, FLR.
+
+The blk / net / transport / soak benches run the CLASSIC build (three PFs, no
+SR-IOV: blk RW, blk RO, net); the SR-IOV bench runs the default build
+(tb/device/config.py).
 """
 
 import pytest
 
-from tb.device.config import rtl_parameters
+from tb.device.config import CLASSIC, rtl_parameters
 from tests.simrun import Bench
 
 pytestmark = pytest.mark.rtl
@@ -49,7 +55,7 @@ BENCH = Bench(
     toplevel="vio_device_top",
     module="tb.device.test_device_blk",
     sources=DEVICE_SOURCES,
-    parameters=dict(rtl_parameters()),
+    parameters=dict(rtl_parameters(CLASSIC)),
 )
 
 
@@ -57,7 +63,7 @@ TRANSPORT = Bench(
     toplevel="vio_device_top",
     module="tb.device.test_device_transport",
     sources=DEVICE_SOURCES,
-    parameters=dict(rtl_parameters()),
+    parameters=dict(rtl_parameters(CLASSIC)),
 )
 
 
@@ -75,7 +81,7 @@ NET = Bench(
     toplevel="vio_device_top",
     module="tb.device.test_device_net",
     sources=DEVICE_SOURCES,
-    parameters=dict(rtl_parameters()),
+    parameters=dict(rtl_parameters(CLASSIC)),
 )
 
 
@@ -88,7 +94,7 @@ SOAK = Bench(
     toplevel="vio_device_top",
     module="tb.device.test_device_soak",
     sources=DEVICE_SOURCES,
-    parameters=dict(rtl_parameters()),
+    parameters=dict(rtl_parameters(CLASSIC)),
 )
 
 
@@ -96,3 +102,16 @@ SOAK = Bench(
 @pytest.mark.parametrize("testcase", SOAK.tests())
 def test_device_soak(testcase, sim_opts):
     SOAK.run(testcase, sim_opts)
+
+
+SRIOV = Bench(
+    toplevel="vio_device_top",
+    module="tb.device.test_device_sriov",
+    sources=DEVICE_SOURCES,
+    parameters=dict(rtl_parameters()),
+)
+
+
+@pytest.mark.parametrize("testcase", SRIOV.tests())
+def test_device_sriov(testcase, sim_opts):
+    SRIOV.run(testcase, sim_opts)
