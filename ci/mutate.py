@@ -108,7 +108,7 @@ MUTATIONS = [
     Mutation("FLR completes before the function's drain (VF)", "vio_device_top.sv",
              "wire [NUM_FUNC-1:0] flr_ready = flr_inproc & flr_drained & ~msix_rst_busy & ~flr_sent;",
              "wire [NUM_FUNC-1:0] flr_ready = flr_inproc & ~flr_sent;",
-             "test_sriov_flr_vf_mid_traffic", DEVICE),
+             "test_sriov_flr_outstanding_read", DEVICE),
     Mutation("RX frame byte corrupted on its way to the driver", "vio_net_rx.sv",
              "buf_wr_data <= s_axis_rx_tdata;", "buf_wr_data <= s_axis_rx_tdata ^ 512'h100;",
              "test_net_rx_mergeable", DEVICE),

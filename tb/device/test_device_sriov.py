@@ -295,3 +295,38 @@ async def test_sriov_bad_inputs(dut):
     tb.host.fail_fast = True
     await tb.disable_vfs(1)
     await tb.finish()
+
+
+@cocotb.test(timeout_time=20, timeout_unit="ms")
+async def test_sriov_flr_outstanding_read(dut):
+    """FLR of a VF while one of its DMA reads is outstanding (the host answers 40 us late): the FLR
+    completes only after that completion came back and was dropped, so it can never reach the function's
+    next owner; the VF then works from its reset state and nothing of the old requests is used."""
+    tb = DeviceBench(dut)
+    rnd = rnd_of(tb)
+    drv = await pfs_up(tb)
+    drv.update(await vfs_up(tb, 1, 2))
+    victim = [f for f in drv if tb.funcs[f].is_vf][0]
+    mem = tb.mem[victim]
+    fault = tb.dev.add_cpl_fault(mem.base, mem.base + mem.size, "delay", count=1, delay_ns=40_000)
+    await blk_io(tb, drv[victim], rnd, 2)
+    waited = 0
+    while not fault.hits:
+        await Timer(1, "us")
+        waited += 1
+        assert waited < 200, f"{now()}: fn {victim}: no DMA read of the VF was issued"
+    t_start = get_sim_time("ns")
+    t_done = await tb.flr(victim)
+    drv[victim].inflight.clear()
+    assert fault.released_ns, f"{now()}: fn {victim}: FLR completed at {t_done} ns (started {t_start} ns) " \
+                              f"while a DMA read of the function was still outstanding"
+    assert t_done >= fault.released_ns[0], (
+        f"{now()}: fn {victim}: FLR completed at {t_done} ns, before the outstanding read's completion "
+        f"came back at {fault.released_ns[0]} ns (a late completion could reach the next owner)")
+    d = tb.drv[victim]
+    await d.init({0: 32})
+    blk = tb.blk(victim)
+    reqs = await blk_io(tb, blk, rnd, 2)
+    await tb.complete_all(blk)
+    assert all(r.result == BLK_S_OK for r in reqs), f"{now()}: fn {victim}: IO after FLR {[r.result for r in reqs]}"
+    await tb.finish()

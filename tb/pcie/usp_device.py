@@ -42,12 +42,12 @@ unless ``sriov=[SriovConfig | None, ...]`` (one entry per PF) is given:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 import cocotb
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import Event, RisingEdge
+from cocotb.triggers import Event, RisingEdge, Timer
 from cocotbext.pcie.core.tlp import CplStatus, Tlp, TlpType
 from cocotbext.pcie.core.utils import PcieId
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
@@ -66,6 +66,7 @@ DEFAULT_FLR_TIMEOUT = 100000  # user_clk cycles
 FAULT_CA = "ca"          # replace with a Completer Abort completion
 FAULT_POISON = "poison"  # deliver with EP set
 FAULT_DROP = "drop"      # never deliver (the requester must time out)
+FAULT_DELAY = "delay"    # deliver ``delay_ns`` late (a slow completer: an FLR must not outrun it)
 
 
 @dataclass
@@ -77,6 +78,8 @@ class CplFault:
     action: str
     count: int = 1 << 30  # how many requests it may still hit
     hits: int = 0
+    delay_ns: int = 0     # FAULT_DELAY: how late
+    released_ns: list = field(default_factory=list)  # FAULT_DELAY: when each delayed completion was delivered
 
 
 class FlrProtocolError(AssertionError):
@@ -165,8 +168,8 @@ class VioUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
             self.cfg_ext.attach(fn)
         return self.cfg_ext
 
-    def add_cpl_fault(self, lo: int, hi: int, action: str, count: int = 1 << 30) -> CplFault:
-        fault = CplFault(lo, hi, action, count)
+    def add_cpl_fault(self, lo: int, hi: int, action: str, count: int = 1 << 30, delay_ns: int = 0) -> CplFault:
+        fault = CplFault(lo, hi, action, count, delay_ns=delay_ns)
         self.cpl_faults.append(fault)
         return fault
 
@@ -209,8 +212,16 @@ class VioUltraScalePlusPcieDevice(UltraScalePlusPcieDevice):
                     tlp.ep = True
                 elif fault.action == FAULT_DROP:
                     self._drop_next = True
+                elif fault.action == FAULT_DELAY:
+                    cocotb.start_soon(self._deliver_late(tlp, fault))
+                    return
         await super().upstream_recv(tlp)
         self._drop_next = False
+
+    async def _deliver_late(self, tlp: Tlp, fault: CplFault) -> None:
+        await Timer(fault.delay_ns, "ns")
+        fault.released_ns.append(get_sim_time("ns"))
+        await UltraScalePlusPcieDevice.upstream_recv(self, tlp)
 
     # ================================================================ SR-IOV / FLR
     def _setup_sriov(self, sriov: list) -> None:
