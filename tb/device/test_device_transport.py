@@ -42,7 +42,7 @@ async def test_capability_walk(dut):
     """The host finds PM, MSI-X, PCIe, then the five virtio capabilities with the fields of §3.2."""
     tb = DeviceBench(dut)
     await tb.init()
-    for f, pf in enumerate(tb.pf):
+    for f, pf in tb.pf.items():
         nq = tb.funcs[f].num_queues
         caps = await walk(pf)
         tb.log.info("fn %d capabilities: %s", f, ", ".join(f"{i:#04x}@{o:#04x}" for i, o in caps))
@@ -80,7 +80,7 @@ async def test_pci_cfg_fields(dut):
     await tb.init()
     pci_cfg = CAP_BASE + 0x44
     shadow = {}
-    for f, pf in enumerate(tb.pf):
+    for f, pf in tb.pf.items():
         bar, off, length = random.randrange(6), random.getrandbits(32) & ~3, random.choice((1, 2, 4))
         await pf.config_write_byte(pci_cfg + 4, bar)
         await pf.config_write_dword(pci_cfg + 8, off)
@@ -89,7 +89,7 @@ async def test_pci_cfg_fields(dut):
         await pf.config_write_byte(pci_cfg + 5, 0x77)          # cap.id: read-only
         await pf.config_write_dword(pci_cfg + 16, 0x1234_5678)  # pci_cfg_data: window not implemented
         shadow[f] = (bar, off, length | 0xABCD << 16)
-    for f, pf in enumerate(tb.pf):
+    for f, pf in tb.pf.items():
         bar, off, length = shadow[f]
         raw = await pf.config_read(pci_cfg, 20)
         got = (raw[4], int.from_bytes(raw[8:12], "little"), int.from_bytes(raw[12:16], "little"))
