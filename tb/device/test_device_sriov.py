@@ -23,6 +23,7 @@ from pymodel.features import Transport as T
 from pymodel.function import Region
 from tb.device.bench import DeviceBench
 from tb.device.net_driver import NetDriver
+from tb.device.test_device_net import wait_rx
 from tb.device.virtio_pci import BlkDriver
 from tb.pcie.sriov import SRIOV_NUM_VFS, set_num_vfs, sriov_cap_offset
 from tb.util import now
@@ -155,8 +156,8 @@ async def test_sriov_enumeration(dut):
 
 @cocotb.test(timeout_time=20, timeout_unit="ms")
 async def test_sriov_traffic_all_functions(dut):
-    """Every PF and every VF at once: blk writes+reads on PF1 and its 4 VFs (one read-only), TX on PF0 and
-    its 4 VFs; the scoreboard judges each function and the host monitor checks every DMA's requester."""
+    """Every PF and every VF at once: blk writes+reads on PF1 and its 4 VFs (one read-only), TX and RX on
+    PF0 and its 4 VFs; the scoreboard judges each function and the host monitor checks every DMA's requester."""
     tb = DeviceBench(dut)
     rnd = rnd_of(tb)
     drv = await pfs_up(tb)
@@ -164,15 +165,23 @@ async def test_sriov_traffic_all_functions(dut):
         drv.update(await vfs_up(tb, pf, tb.funcs[pf].total_vfs))
     t0 = get_sim_time("ns")
     blk_reqs = {}
+    rx_sent: dict[int, list[bytes]] = {}
     for f, d in drv.items():
         if isinstance(d, NetDriver):
             net_tx(d, rnd, 6)
             await d.dev.kick(1)
+            rx_sent[f] = [tb.funcs[f].mac + bytes.fromhex("525400ffffff0800") + rnd.randbytes(rnd.choice([50, 300, 1000]))
+                          for _ in range(2)]
+            for fr in rx_sent[f]:
+                await tb.rx_send(f, fr)
         else:
             blk_reqs[f] = await blk_io(tb, d, rnd, 3)
     for f, d in drv.items():
         if isinstance(d, NetDriver):
             await wait_tx(d)
+            await wait_rx(tb, d, len(rx_sent[f]))
+            got = [r.frame for r in d.received]
+            assert got == rx_sent[f], f"{now()}: fn {f}: received {len(got)} frames, not the ones sent to it"
         else:
             await tb.complete_all(d)
             ro = bool(tb.funcs[f].features >> B.RO & 1)
