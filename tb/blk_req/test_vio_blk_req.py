@@ -418,7 +418,8 @@ class TB:
     # -- requests ----------------------------------------------------------------
     def alloc(self, n: int) -> int:
         addr = self.next_addr + random.randrange(64)
-        self.next_addr += (n + 64 + random.randrange(4096)) & ~0x3F
+        # the next block starts past this one's end (the random offset above included): segments never overlap
+        self.next_addr = (addr + n + 64 + random.randrange(4096)) & ~0x3F
         return addr
 
     @staticmethod

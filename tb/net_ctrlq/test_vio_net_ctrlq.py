@@ -412,7 +412,8 @@ class TB:
     # -- commands ----------------------------------------------------------------
     def alloc(self, n: int) -> int:
         addr = self.next_addr + random.randrange(64)
-        self.next_addr += (n + 64 + random.randrange(4096)) & ~0x3F
+        # the next block starts past this one's end (the random offset above included): no overlap
+        self.next_addr = (addr + n + 64 + random.randrange(4096)) & ~0x3F
         return addr
 
     @staticmethod
