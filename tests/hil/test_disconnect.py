@@ -35,7 +35,17 @@ pytestmark = pytest.mark.hil
 
 
 def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+    """The fds a vhost-user session can leak: sockets, eventfds and memfds (not files or pipes the test
+    process opens for other reasons meanwhile, e.g. pytest or hypothesis in the same worker)."""
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:") or "eventfd" in target or "memfd:" in target:
+            out.add(f"{fd} ({target})")
+    return out
 
 
 def frontend_mappings() -> int:
