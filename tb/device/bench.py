@@ -187,6 +187,8 @@ class DeviceBench:
         for h in handles:
             fid = h.fn
             assert not self.funcs[fid].is_vf or self.funcs[fid].parent == pf, f"fn {fid} is not a VF of PF{pf}"
+            if fid in self.sb.draining:            # disabled earlier: its model restarts now
+                self.sb.flr_end(fid)
             d = PciDevice(None, rc=self.rc)
             d._pcie_id = h.pcie_id
             d.vendor_id, d.device_id = 0x1AF4, self.funcs[fid].device_id
@@ -207,17 +209,19 @@ class DeviceBench:
     async def disable_vfs(self, pf: int) -> list[int]:
         """VF Enable cleared: the VFs vanish (the checker resets their models, as for an FLR)."""
         gone = [f for f, fc in enumerate(self.funcs) if fc.parent == pf and f in self.vf_handles]
+        for f in gone:
+            self.sb.flr_begin(f)
         await sriov_disable(self.rc, self.pf[pf].pcie_id)
         for f in gone:
-            self.sb.on_flr(f)
             del self.vf_handles[f], self.pf[f], self.bar[f], self.drv[f]
         return gone
 
     async def flr(self, fid: int) -> float:
         """Function Level Reset of ``fid`` through the hard block; returns the time it completed (ns)."""
-        self.sb.on_flr(fid)
+        self.sb.flr_begin(fid)
         rec = await function_level_reset(self.rc, self.dev, self.pf[fid].pcie_id)
         assert rec is not None and rec.ok, f"{now()}: fn {fid}: FLR did not complete ({rec})"
+        self.sb.flr_end(fid)
         # pci_restore_state: the FLR cleared the command register (memory space for a PF, bus mastering)
         cmd = await self.rc.config_read_word(self.pf[fid].pcie_id, 0x04)
         await self.rc.config_write_word(self.pf[fid].pcie_id, 0x04, cmd | (0x4 if fid >= self.num_pf else 0x6))

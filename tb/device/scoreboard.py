@@ -42,6 +42,9 @@ class Scoreboard:
         # bad-input tests: DMA mismatches of these functions are recorded in ``flagged`` instead of failing
         self.expect_violation: set[int] = set()
         self.flagged: list[tuple[int, str]] = []
+        # functions between an FLR's start (or VF Enable cleared) and its end: their in-flight work drains,
+        # not judged (like a device reset's drain, pymodel Checker reset_pending); the model restarts at the end
+        self.draining: set[int] = set()
 
     def _fail(self, e: CheckError) -> None:
         m: Mismatch = e.args[0] if e.args and isinstance(e.args[0], Mismatch) else None  # type: ignore[assignment]
@@ -55,6 +58,9 @@ class Scoreboard:
 
     def on_dma(self, func: int, write: bool, addr: int, data: bytes, time_ns: float) -> None:
         if func not in self.checker.models:
+            return
+        if func in self.draining:
+            self.counts["drained"] = self.counts.get("drained", 0) + 1
             return
         self.counts["dma_wr" if write else "dma_rd"] += 1
         try:
@@ -75,6 +81,9 @@ class Scoreboard:
     def on_msix(self, msg: MsixMessage) -> None:
         if msg.func not in self.checker.models:
             return
+        if msg.func in self.draining:
+            self.counts["drained"] = self.counts.get("drained", 0) + 1
+            return
         self.counts["msix"] += 1
         try:
             self.checker.on_msix_message(msg.func, msg.addr, msg.data, int(msg.time_ns))
@@ -83,6 +92,13 @@ class Scoreboard:
 
     def on_backend(self, func: int, op: BackendOp) -> None:
         self.counts["backend"] += 1
+        if func in self.draining:
+            # a write already staged when the FLR began reaches the medium: the model's disk gets it too
+            blk = getattr(self.checker.models[func], "blk", None)
+            if op.kind.value == "write" and blk is not None:
+                blk.disk.write(op.sector, op.data)
+            self.counts["drained"] = self.counts.get("drained", 0) + 1
+            return
         try:
             self.checker.on_backend_op(func, op, t_ns())
         except CheckError as e:
@@ -112,6 +128,15 @@ class Scoreboard:
     def on_rx_inject(self, func: int, frame: bytes) -> None:
         self.counts["rx"] = self.counts.get("rx", 0) + 1
         self.checker.on_rx_inject(func, frame, t_ns())
+
+    def flr_begin(self, func: int) -> None:
+        """An FLR of ``func`` starts (or VF Enable is cleared): its in-flight work drains, not judged."""
+        self.draining.add(func)
+
+    def flr_end(self, func: int) -> None:
+        """The FLR completed (or the VF is enabled again): the model starts over from reset."""
+        self.draining.discard(func)
+        self.on_flr(func)
 
     def on_flr(self, func: int) -> None:
         """A Function Level Reset (or VF Enable cleared) of ``func``: its model starts over."""

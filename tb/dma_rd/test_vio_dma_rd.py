@@ -300,7 +300,12 @@ class Completer:
             cpl = self._cpl(req, 0, 0, error_code=ErrorCode.TIMEOUT, request_completed=False)
             return [cpl.pack_us_rc()]
         frames = []
+        resolved = False
         for off, k in self._chunks(req):
+            if resolved:
+                # bc_short: an earlier completion already claimed the request's end, so the hard block
+                # resolved the tag; this one arrives for a tag that is not open (stat_unexpected_cpl)
+                self.tb.expected_unexpected += 1
             cpl = self._cpl(req, off, k)
             if fate == "poison":
                 cpl.ep = True
@@ -310,6 +315,7 @@ class Completer:
                 cpl.byte_count += -4 if fate == "bc_short" else 4
                 # as the hard block computes it
                 cpl.request_completed = cpl.byte_count <= 4 * k - (cpl.lower_address & 3)
+                resolved = resolved or cpl.request_completed
             frame = cpl.pack_us_rc()
             if fate == "discontinue":
                 frame.discontinue = True
