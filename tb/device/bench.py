@@ -22,8 +22,9 @@
   grant and driver instance (a VF is probed like any virtio function);
   :meth:`flr` runs a Function Level Reset through the hard block's
   handshake and tells the checker. ``rq_log`` records every request the RTL
-  puts on RQ (pin level, before the model's BME filter) with its requester
-  function: the "no DMA after FLR / VF disable" checks read it.
+  puts on RQ (as the hard block receives it, before the model's BME filter)
+  with its requester function: the "no DMA after FLR / VF disable" checks
+  read it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import cocotb
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ReadOnly, RisingEdge, Timer
+from cocotb.triggers import RisingEdge, Timer
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 from cocotbext.pcie.core import RootComplex
 from cocotbext.pcie.core.pci import PciDevice
@@ -152,8 +153,8 @@ class DeviceBench:
         self.pf: dict[int, PciDevice] = {}     # fid -> the host's view (a PF's enumerated device, a VF's handle)
         self.bar: dict[int, object] = {}       # fid -> BAR0 window
         self.vf_handles: dict[int, object] = {}
-        self.rq_log: list[tuple[float, int, int]] = []   # (ns, requester fn, first DW of the descriptor)
-        cocotb.start_soon(self._rq_pin_monitor())
+        self.rq_log: list[tuple[float, int, int]] = []   # (ns, requester fn, request type)
+        self._tap_rq()
         self.drv: dict[int, VirtioPciDevice] = {}
         self.mem: dict[int, HostMem] = {}
 
@@ -231,18 +232,19 @@ class DeviceBench:
             drv.vqs.clear()
         return get_sim_time("ns")
 
-    async def _rq_pin_monitor(self) -> None:
-        """Every RQ request as the RTL drives it (requester function from descriptor bits 95:80)."""
-        d = self.dut
-        in_pkt = False
-        while True:
-            await RisingEdge(d.clk)
-            await ReadOnly()
-            if int(d.m_axis_rq_tvalid.value) and int(d.m_axis_rq_tready.value):
-                if not in_pkt:
-                    data = int(d.m_axis_rq_tdata.value)
-                    self.rq_log.append((get_sim_time("ns"), (data >> 80) & 0xFF, (data >> 75) & 0xF))
-                in_pkt = not int(d.m_axis_rq_tlast.value)
+    def _tap_rq(self) -> None:
+        """Log every RQ request the hard block receives from the RTL (no per-clock work: the model's
+        own RQ sink is wrapped; descriptor DW2 holds the request type and the requester ID)."""
+        sink = self.dev.rq_sink
+        recv = sink.recv
+
+        async def logged_recv(*args, **kwargs):
+            frame = await recv(*args, **kwargs)
+            dw2 = frame.data[2]
+            self.rq_log.append((get_sim_time("ns"), (dw2 >> 16) & 0xFF, (dw2 >> 11) & 0xF))
+            return frame
+
+        sink.recv = logged_recv  # type: ignore[method-assign]
 
     def rq_since(self, fid: int, t_ns: float) -> list[tuple[float, int, int]]:
         """RQ requests of ``fid`` the RTL issued at or after ``t_ns``."""
