@@ -130,8 +130,10 @@ class Scoreboard:
         self.checker.on_rx_inject(func, frame, t_ns())
 
     def flr_begin(self, func: int) -> None:
-        """An FLR of ``func`` starts (or VF Enable is cleared): its in-flight work drains, not judged."""
+        """An FLR of ``func`` starts (or VF Enable is cleared): nothing is owed any more (the model is reset)
+        and its in-flight work drains, not judged."""
         self.draining.add(func)
+        self.on_flr(func)
 
     def flr_end(self, func: int) -> None:
         """The FLR completed (or the VF is enabled again): the model starts over from reset."""
