@@ -207,6 +207,7 @@ class Checker:
         if region == Region.COMMON and offset == Reg.DEVICE_STATUS and width == 1:
             if value & 0xFF == 0:
                 st.reset_pending = True
+                self._unfinished_writes_unspecified(fid, None)
                 st.forget_queue(None)
                 st.rx_frames.clear()
             else:
@@ -214,6 +215,7 @@ class Checker:
         if region == Region.COMMON and offset == Reg.QUEUE_RESET and width == 2 and value == 1:
             vq = f.common.queue_select
             st.queue_reset_at[vq] = time
+            self._unfinished_writes_unspecified(fid, vq)
             st.forget_queue(vq)
         had_needs_reset = f.common.status.needs_reset
         f.write(region, offset, width, value, time)
@@ -240,6 +242,7 @@ class Checker:
     def on_flr(self, fid: int, time: int) -> None:
         """Function level reset of ``fid``: model registers, queues and MSI-X restart."""
         st = self._st[fid]
+        self._unfinished_writes_unspecified(fid, None)
         st.forget_queue(None)
         st.rx_frames.clear()
         st.reset_pending = False
@@ -598,6 +601,22 @@ class Checker:
                 if t.buf is pend.buf:
                     t.used = True
         return ranges
+
+    def _unfinished_writes_unspecified(self, fid: int, vq: Optional[int]) -> None:
+        """A reset (device, queue or FLR) drops requests the model took but the device never performed.
+
+        The model applied a blk OUT to its disk when it took the buffer; the device may not have
+        written the medium at all (a DMA fault before the data, a reset drain). Those sectors are
+        unspecified from here on (virtio.md §1.3: a reset discards in-flight requests; §7: a request
+        without a used buffer has no defined effect): a later read of them is not compared until they
+        are written again, as after DISCARD.
+        """
+        blk = self.models[fid].blk
+        if blk is None:
+            return
+        for o in self._st[fid].ops:
+            if (vq is None or o.vq == vq) and o.op.kind == BackendOpKind.WRITE:
+                blk.disk.discarded.update(range(o.op.sector, o.op.sector + o.op.count))
 
     def _discarded(self, fid: int, sector: int, count: int) -> bool:
         blk = self.models[fid].blk
