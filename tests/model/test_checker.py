@@ -392,3 +392,18 @@ def test_dma_fault_makes_needs_reset_and_config_notification_expected() -> None:
     rep = rig.checker.on_msix_message(1, 0xFEE0_0000, 0x4100, rig.clock.tick())
     assert rep is not None and rep.config == NotificationClass.REQUIRED
     assert rig.checker.on_register_read(1, Region.COMMON, Reg.DEVICE_STATUS, 1, 0x4F, rig.clock.tick()) is None
+
+
+def test_write_dropped_by_a_reset_leaves_its_sectors_unspecified() -> None:
+    """A blk OUT the model took but the device never performed (its backend write still expected when
+    the FLR / device reset drops it) leaves those sectors unspecified, as after DISCARD (virtio.md §1.3):
+    a later read of them is not compared; other sectors still are."""
+    from pymodel.blk import BackendOp, BackendOpKind
+    from pymodel.checker import _OpExpect
+    rig, drv, ring = blk_rig()
+    st = rig.checker._st[1]
+    st.ops.append(_OpExpect(0, None, BackendOp(BackendOpKind.WRITE, 40, 2, bytes(1024))))  # type: ignore[arg-type]
+    rig.checker.on_flr(1, rig.clock.tick())
+    assert rig.checker._discarded(1, 40, 2) and rig.checker._discarded(1, 41, 1)
+    assert not rig.checker._discarded(1, 39, 1) and not rig.checker._discarded(1, 42, 1)
+    assert st.ops == []
